@@ -1,0 +1,12 @@
+/**
+ * Reactive stores over the byte codec.
+ *
+ * @module
+ */
+
+export {
+  type PathKey,
+  Streamo,
+  type StreamoOptions,
+  type ValueSignal,
+} from "./streamo.ts";

@@ -14,4 +14,5 @@
 
 export * from "./codec/mod.ts";
 export * from "./store/mod.ts";
+export * from "./identity/mod.ts";
 export { ForkError, SignatureError } from "./errors.ts";

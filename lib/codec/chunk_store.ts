@@ -228,6 +228,35 @@ export class ChunkStore {
     return copy;
   }
 
+  /**
+   * Drops every chunk after the first `byteLength` bytes (a chunk
+   * boundary). Only for bytes no reader has seen: ingest uses it to undo a
+   * range that failed verification. @internal
+   */
+  truncate(byteLength: number): void {
+    if (byteLength === this.#length) return;
+    if (
+      !Number.isSafeInteger(byteLength) || byteLength < 0 ||
+      byteLength > this.#length ||
+      (byteLength > 0 && !this.isChunkEnd(byteLength - 1))
+    ) {
+      throw new RangeError(
+        `Cannot truncate to ${byteLength} bytes: not a chunk boundary of this ${this.#length}-byte stream`,
+      );
+    }
+    for (let a = byteLength; a < this.#length; a++) {
+      const bit = 1 << (a & 7);
+      if (this.#ends[a >> 3] & bit) {
+        this.#ends[a >> 3] &= ~bit;
+        this.#chunkCount--;
+      }
+    }
+    this.#bytes.fill(0, byteLength, this.#length);
+    this.#length = byteLength;
+    // Rebuilt on the next lookup, without the dropped chunks.
+    this.#index = undefined;
+  }
+
   /** Address of the last chunk ending at or before `address`, or -1. */
   lastChunkAtOrBefore(address: number): number {
     for (let a = Math.min(address, this.#length - 1); a >= 0; a--) {

@@ -82,7 +82,7 @@ export function arrayOfRefs(chunks: ChunkStore, refs: number[]): Uint8Array {
   const entries: Record<string, number> = {};
   for (const key of Object.keys(refs)) entries[key] = refs[Number(key)];
   entries.length = storeCode(chunks, encodeValue(chunks, refs.length));
-  return onePart(chunks, ARRAY, objectTree(chunks, entries));
+  return onePart(chunks, ARRAY, objectOfRefs(chunks, entries));
 }
 
 function isDupleRef(chunks: ChunkStore, ref: number): boolean {

@@ -1,5 +1,6 @@
 /**
- * Reactive stores over the byte codec.
+ * Reactive stores over the byte codec: `Streamo`, and `Repo`, its signed
+ * commit log.
  *
  * @module
  */
@@ -10,3 +11,17 @@ export {
   type StreamoOptions,
   type ValueSignal,
 } from "./streamo.ts";
+export {
+  type Commit,
+  type CommitRecord,
+  Repo,
+  type RepoOptions,
+  type RepoSigner,
+  type VerifiedRange,
+} from "./repo.ts";
+export { readCommitRecord } from "./commit_record.ts";
+export {
+  DEFAULT_MAX_PENDING_BYTES,
+  Ingest,
+  type IngestOptions,
+} from "./ingest.ts";

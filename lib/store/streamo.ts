@@ -157,9 +157,51 @@ export class Streamo {
     return address;
   }
 
+  /**
+   * Appends `chunks` byte for byte as one unit: either every chunk is
+   * appended, or — when one is malformed or `accept` throws — none is, and
+   * the error is rethrown. Readers see the range only once it is accepted.
+   * `accept` gets the range's first offset and runs after the chunks are in
+   * place, so it can decode them. Returns the first offset.
+   */
+  appendRange(
+    chunks: readonly Uint8Array[],
+    accept?: (start: number) => void,
+  ): number {
+    const start = this.chunks.byteLength;
+    let value = -1;
+    try {
+      for (const chunk of chunks) {
+        const address = this.chunks.appendChunk(chunk);
+        const footer = chunk[chunk.length - 1];
+        if (footer < SIGNATURE || footer >= DUPLE) value = address;
+      }
+      accept?.(start);
+    } catch (error) {
+      this.chunks.truncate(start);
+      this.rangeRejected(start);
+      throw error;
+    }
+    if (value >= 0) this.#valueAddress = value;
+    this.rangeAppended(start, this.chunks.byteLength);
+    this.changed();
+    return start;
+  }
+
+  /** Called after `appendRange` accepted `[start, end)`. @internal */
+  protected rangeAppended(_start: number, _end: number): void {}
+
+  /** Called after `appendRange` undid a range from `start`. @internal */
+  protected rangeRejected(_start: number): void {}
+
   #appended(address: number, footer: number): void {
     if (footer < SIGNATURE || footer >= DUPLE) this.#valueAddress = address;
     this.changed();
+  }
+
+  /** True when `offset` is 0, the stream's end, or just after a chunk. */
+  isChunkBoundary(offset: number): boolean {
+    return offset === 0 || this.chunks.isChunkEnd(offset - 1);
   }
 
   /** Address of a stored chunk equal to `code`, or `undefined`. */
@@ -210,8 +252,8 @@ export class Streamo {
    */
   get(...path: PathKey[]): unknown {
     checkPath(path, "get");
-    const root = this.#root.value;
     if (path.length === 0) {
+      const root = this.#root.value;
       return root === undefined ? undefined : decodeRef(this.chunks, root);
     }
     const token = this.#pathSignal(path).value;
@@ -241,20 +283,51 @@ export class Streamo {
     }
     const value = args[args.length - 1];
     const path = checkPath(args.slice(0, -1), "set");
-    return this.#commitRoot(() => {
-      if (path.length === 0 || this.#valueAddress < 0) {
-        let whole = value;
-        for (let i = path.length - 1; i >= 0; i--) {
-          const outer: Record<string, unknown> = {};
-          setOwn(outer, String(path[i]), whole);
-          whole = outer;
-        }
-        return this.#setWhole(whole);
+    return this.#commitRoot(() =>
+      this.writeValue(
+        this.#valueAddress < 0 ? undefined : this.#valueAddress,
+        path,
+        value,
+        true,
+      )
+    );
+  }
+
+  /**
+   * Writes `value` at `path` inside the value at `root` (whole value for an
+   * empty path or a missing root) and returns the new value's address,
+   * without making it current. With `box`, a whole value that is stored but
+   * is not `root` is boxed so that it lands on a new chunk. @internal
+   */
+  protected writeValue(
+    root: number | undefined,
+    path: PathKey[],
+    value: unknown,
+    box: boolean,
+  ): number {
+    if (path.length === 0 || root === undefined) {
+      let whole = value;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const outer: Record<string, unknown> = {};
+        setOwn(outer, String(path[i]), whole);
+        whole = outer;
       }
-      const nodes = this.#nodesAlong(this.#valueAddress, path);
-      const leaf = storeCode(this.chunks, encodeValue(this.chunks, value));
-      return this.#rebuild(nodes, path, leaf);
-    });
+      return this.#storeWhole(whole, box ? root : undefined);
+    }
+    const nodes = this.#nodesAlong(root, path);
+    const leaf = storeCode(this.chunks, encodeValue(this.chunks, value));
+    return this.#rebuild(nodes, path, leaf);
+  }
+
+  /**
+   * Like `writeValue` with the value given by ref. @internal
+   */
+  protected writeRef(
+    root: number | undefined,
+    path: PathKey[],
+    ref: number,
+  ): number {
+    return this.#rebuild(this.#nodesAlong(root, path), path, ref);
   }
 
   /**
@@ -266,9 +339,9 @@ export class Streamo {
     ...path: PathKey[]
   ): Record<string, number> | number[] | number | undefined {
     checkPath(path, "get refs");
-    const root = this.#root.value;
-    let ref = root;
-    if (path.length > 0) {
+    let ref: number | undefined;
+    if (path.length === 0) ref = this.#root.value;
+    else {
       const token = this.#pathSignal(path).value;
       ref = token[0] === "r" ? Number(token.slice(1)) : undefined;
     }
@@ -286,15 +359,34 @@ export class Streamo {
     if (path.length === 0 || typeof ref !== "number") {
       throw new TypeError("Cannot set refs: expected a path and then a ref");
     }
-    codeOfRef(this.chunks, ref);
-    if (ref >= 0 && !this.chunks.isChunkEnd(ref)) this.chunks.resolve(ref);
-    return this.#commitRoot(() => {
-      const nodes = this.#nodesAlong(
+    this.checkRef(ref);
+    return this.#commitRoot(() =>
+      this.writeRef(
         this.#valueAddress < 0 ? undefined : this.#valueAddress,
         path,
-      );
-      return this.#rebuild(nodes, path, ref);
-    });
+        ref,
+      )
+    );
+  }
+
+  /**
+   * The ref at `path` from `root` (boxes unwrapped), or `undefined`; not
+   * reactive. @internal
+   */
+  protected refAt(root: number, path: PathKey[]): number | undefined {
+    let ref: number | undefined = unboxRef(this.chunks, root);
+    for (const key of path) {
+      if (ref === undefined) return undefined;
+      ref = childRef(this.chunks, ref, key);
+      if (ref !== undefined) ref = unboxRef(this.chunks, ref);
+    }
+    return ref;
+  }
+
+  /** Throws a `RangeError` unless `ref` names a code in this store. @internal */
+  protected checkRef(ref: number): void {
+    if (ref >= 0 && !this.chunks.isChunkEnd(ref)) this.chunks.resolve(ref);
+    codeOfRef(this.chunks, ref);
   }
 
   /**
@@ -392,12 +484,12 @@ export class Streamo {
     return address;
   }
 
-  #setWhole(value: unknown): number {
+  #storeWhole(value: unknown, current: number | undefined): number {
     let code = encodeValue(this.chunks, value);
     for (;;) {
       const existing = this.chunks.lookup(code);
       if (existing === undefined) return this.chunks.appendNew(code);
-      if (existing === this.#valueAddress) return existing;
+      if (current === undefined || existing === current) return existing;
       // Ours: the value is stored but is not current, so box it to make it
       // the newest chunk (the reference silently keeps the old value).
       code = boxCode(this.chunks, code);

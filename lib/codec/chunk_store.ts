@@ -148,6 +148,68 @@ export class ChunkStore {
     return this.#push(code);
   }
 
+  /**
+   * Appends the chunks of `bytes[0, ends[ends.length - 1])` byte for byte,
+   * where `ends` are the exclusive end offsets of the chunks within `bytes`
+   * (increasing). Same checks as `appendChunk`; if any chunk fails, nothing
+   * is appended and the error is thrown. Returns the first chunk's offset.
+   */
+  appendSpan(bytes: Uint8Array, ends: ArrayLike<number>): number {
+    const start = this.#length;
+    const total = ends.length === 0 ? 0 : ends[ends.length - 1];
+    if (total > bytes.length) {
+      throw new RangeError(
+        `Cannot append span: its chunks end at ${total}, past its ${bytes.length} bytes`,
+      );
+    }
+    if (start + total > this.#bytes.length) this.#grow(start + total);
+    const buf = this.#bytes;
+    buf.set(bytes.subarray(0, total), start);
+    let chunkStart = start;
+    const check = (address: number): void => {
+      if (address >= chunkStart) {
+        throw new RangeError(
+          `Cannot append chunk at ${chunkStart}: it references address ${address}, which is not before the chunk`,
+        );
+      }
+      if (!this.isChunkEnd(address)) {
+        throw new RangeError(
+          `Cannot append chunk at ${chunkStart}: it references address ${address}, which is inside a chunk, not a chunk's last byte`,
+        );
+      }
+    };
+    let previous = 0;
+    const index = this.#index;
+    try {
+      for (let i = 0; i < ends.length; i++) {
+        const end = ends[i];
+        const length = end - previous;
+        if (length <= 0 || length > MAX_CHUNK_LENGTH) {
+          throw new RangeError(
+            `Cannot append chunk at ${chunkStart}: ${length} bytes is not a chunk length`,
+          );
+        }
+        const address = start + end - 1;
+        const width = codeWidth(buf, address, chunkStart, check);
+        if (width !== length) {
+          throw new SyntaxError(
+            `Cannot append chunk at ${chunkStart}: its footer says ${width} bytes but it has ${length}`,
+          );
+        }
+        this.#ends[address >> 3] |= 1 << (address & 7);
+        this.#length = address + 1;
+        this.#chunkCount++;
+        if (index) this.#insert(address, chunkStart, length);
+        chunkStart = address + 1;
+        previous = end;
+      }
+    } catch (error) {
+      this.truncate(start);
+      throw error;
+    }
+    return start;
+  }
+
   /** Appends a code the encoder built and knows to be absent. @internal */
   appendNew(code: Uint8Array): number {
     return this.#push(code);

@@ -69,45 +69,69 @@ export class FrameParser {
    */
   push(bytes: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
+    this.pushEach(bytes, (buf, start, end) => out.push(buf.slice(start, end)));
+    return out;
+  }
+
+  /**
+   * Feeds bytes and calls `sink(buf, start, end)` for each chunk they
+   * complete, as a range of a buffer that is only valid during the call
+   * (no copy for chunks that arrived whole). Same errors as `push`.
+   */
+  pushEach(
+    bytes: Uint8Array,
+    sink: (buf: Uint8Array, start: number, end: number) => void,
+  ): void {
+    const n = bytes.length;
     let at = 0;
-    while (at < bytes.length) {
+    while (at < n) {
       if (this.#chunk === undefined) {
-        const take = Math.min(
-          FRAME_HEADER - this.#headerFill,
-          bytes.length - at,
-        );
-        this.#header.set(bytes.subarray(at, at + take), this.#headerFill);
-        this.#headerFill += take;
-        at += take;
-        if (this.#headerFill < FRAME_HEADER) break;
-        const h = this.#header;
-        const length = (h[0] | (h[1] << 8) | (h[2] << 16)) + h[3] * 0x1000000;
-        const frameStart = this.#offset + at - FRAME_HEADER;
-        if (length === 0) {
-          throw new SyntaxError(
-            `Malformed frame at byte ${frameStart}: length 0`,
-          );
+        let length: number;
+        if (this.#headerFill === 0 && at + FRAME_HEADER <= n) {
+          // Fast path: the whole header is in this piece.
+          length = (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16)) +
+            bytes[at + 3] * 0x1000000;
+          at += FRAME_HEADER;
+        } else {
+          while (this.#headerFill < FRAME_HEADER && at < n) {
+            this.#header[this.#headerFill++] = bytes[at++];
+          }
+          if (this.#headerFill < FRAME_HEADER) break;
+          const h = this.#header;
+          length = (h[0] | (h[1] << 8) | (h[2] << 16)) + h[3] * 0x1000000;
+          this.#headerFill = 0;
         }
-        if (length > this.#maxLength) {
-          throw new RangeError(
-            `Malformed frame at byte ${frameStart}: length ${length} is above the limit of ${this.#maxLength}`,
-          );
+        this.#checkLength(length, this.#offset + at - FRAME_HEADER);
+        if (at + length <= n) {
+          // Fast path: the whole chunk is in this piece.
+          at += length;
+          sink(bytes, at - length, at);
+          continue;
         }
-        this.#headerFill = 0;
         this.#chunk = new Uint8Array(length);
         this.#chunkFill = 0;
       }
       const chunk = this.#chunk;
-      const take = Math.min(chunk.length - this.#chunkFill, bytes.length - at);
+      const take = Math.min(chunk.length - this.#chunkFill, n - at);
       chunk.set(bytes.subarray(at, at + take), this.#chunkFill);
       this.#chunkFill += take;
       at += take;
       if (this.#chunkFill === chunk.length) {
-        out.push(chunk);
         this.#chunk = undefined;
+        sink(chunk, 0, chunk.length);
       }
     }
-    this.#offset += bytes.length;
-    return out;
+    this.#offset += n;
+  }
+
+  #checkLength(length: number, frameStart: number): void {
+    if (length === 0) {
+      throw new SyntaxError(`Malformed frame at byte ${frameStart}: length 0`);
+    }
+    if (length > this.#maxLength) {
+      throw new RangeError(
+        `Malformed frame at byte ${frameStart}: length ${length} is above the limit of ${this.#maxLength}`,
+      );
+    }
   }
 }

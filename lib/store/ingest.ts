@@ -72,10 +72,13 @@ export class Ingest {
   readonly #maxPending: number;
   readonly #parser: FrameParser;
   #cursor: number;
-  #pending: Uint8Array[] = [];
-  #pendingHead = 0;
+  // Pending chunks laid end to end; #ends holds their exclusive ends.
+  #arena = new Uint8Array(4096);
   #pendingBytes = 0;
+  #ends: number[] = [];
   #failed: Error | undefined;
+  readonly #sink = (buf: Uint8Array, start: number, end: number): void =>
+    this.#chunk(buf, start, end);
 
   /** Ingests into `repo`, whose `key` must be set. */
   constructor(repo: Repo, options: IngestOptions = {}) {
@@ -116,13 +119,13 @@ export class Ingest {
    */
   write(bytes: Uint8Array): number {
     this.#check();
-    let chunks: Uint8Array[];
+    const before = this.#repo.byteLength;
     try {
-      chunks = this.#parser.push(bytes);
+      this.#parser.pushEach(bytes, this.#sink);
     } catch (error) {
       throw this.#fail(error as Error);
     }
-    return this.writeChunks(chunks);
+    return this.#repo.byteLength - before;
   }
 
   /** Feeds whole chunks (already unframed). Returns bytes appended. */
@@ -130,7 +133,7 @@ export class Ingest {
     this.#check();
     const before = this.#repo.byteLength;
     try {
-      for (const chunk of chunks) this.#chunk(chunk);
+      for (const chunk of chunks) this.#chunk(chunk, 0, chunk.length);
     } catch (error) {
       throw this.#fail(error as Error);
     }
@@ -187,14 +190,18 @@ export class Ingest {
 
   #fail(error: Error): Error {
     this.#failed = error;
-    this.#pending = [];
-    this.#pendingHead = 0;
-    this.#pendingBytes = 0;
+    this.#clear();
     return error;
   }
 
-  #chunk(chunk: Uint8Array): void {
-    const n = chunk.length;
+  #clear(): void {
+    this.#pendingBytes = 0;
+    this.#ends = [];
+    if (this.#arena.length > 65536) this.#arena = new Uint8Array(4096);
+  }
+
+  #chunk(buf: Uint8Array, start: number, end: number): void {
+    const n = end - start;
     if (n === 0 || n > MAX_CHUNK_LENGTH) {
       throw new RangeError(
         `Cannot ingest chunk at ${this.#cursor} for ${
@@ -202,60 +209,66 @@ export class Ingest {
         }: ${n} bytes is not a chunk length`,
       );
     }
-    this.#settle();
+    if (this.#pendingBytes > 0) this.#settle();
     const at = this.#cursor;
     const stored = this.#repo.byteLength;
     if (at < stored) {
-      this.#matchStored(chunk, at);
+      this.#matchStored(buf, start, end, at);
       this.#cursor += n;
       return;
     }
-    if (at !== stored + this.#pendingBytes) {
+    const used = this.#pendingBytes;
+    if (at !== stored + used) {
       throw new RangeError(
         `Cannot ingest chunk at ${at} for ${
           short(this.#keyHex)
         }: the repo has ${stored} bytes, so bytes are missing before it`,
       );
     }
-    if (this.#pendingBytes + n > this.#maxPending) {
+    if (used + n > this.#maxPending) {
       throw new RangeError(
         `Cannot ingest for ${
           short(this.#keyHex)
         }: more than ${this.#maxPending} bytes arrived without a signature`,
       );
     }
-    this.#pending.push(chunk);
-    this.#pendingBytes += n;
+    if (used + n > this.#arena.length) {
+      const arena = new Uint8Array(Math.max(this.#arena.length * 2, used + n));
+      arena.set(this.#arena.subarray(0, used));
+      this.#arena = arena;
+    }
+    this.#arena.set(buf.subarray(start, end), used);
+    this.#pendingBytes = used + n;
+    this.#ends.push(used + n);
     this.#cursor += n;
-    if (isSignatureFooter(chunk[n - 1])) this.#verify(at, chunk);
+    if (isSignatureFooter(buf[end - 1])) this.#verify(at, n);
   }
 
   /** Drops pending chunks the repo got meanwhile (they must match). */
   #settle(): void {
     const stored = this.#repo.byteLength;
-    let start = this.#cursor - this.#pendingBytes;
-    while (this.#pendingHead < this.#pending.length && start < stored) {
-      const chunk = this.#pending[this.#pendingHead++];
-      this.#matchStored(chunk, start);
-      start += chunk.length;
-      this.#pendingBytes -= chunk.length;
+    const pendingStart = this.#cursor - this.#pendingBytes;
+    if (pendingStart >= stored) return;
+    let drop = 0;
+    let i = 0;
+    while (i < this.#ends.length && pendingStart + drop < stored) {
+      this.#matchStored(this.#arena, drop, this.#ends[i], pendingStart + drop);
+      drop = this.#ends[i++];
     }
-    if (this.#pendingHead === this.#pending.length) {
-      this.#pending = [];
-      this.#pendingHead = 0;
-    }
+    this.#arena.copyWithin(0, drop, this.#pendingBytes);
+    this.#pendingBytes -= drop;
+    this.#ends = this.#ends.slice(i).map((e) => e - drop);
   }
 
-  #matchStored(chunk: Uint8Array, at: number): void {
-    const n = chunk.length;
+  #matchStored(buf: Uint8Array, start: number, end: number, at: number): void {
+    const n = end - start;
     const stored = this.#repo.byteLength;
-    const end = at + n - 1;
-    let same = end < stored && this.#repo.isChunkBoundary(at) &&
-      this.#repo.isChunkBoundary(end + 1);
+    let same = at + n <= stored && this.#repo.isChunkBoundary(at) &&
+      this.#repo.isChunkBoundary(at + n);
     if (same) {
-      const mine = this.#repo.view(at, end + 1);
+      const mine = this.#repo.view(at, at + n);
       for (let i = 0; i < n; i++) {
-        if (mine[i] !== chunk[i]) {
+        if (mine[i] !== buf[start + i]) {
           same = false;
           break;
         }
@@ -271,9 +284,12 @@ export class Ingest {
     }
   }
 
-  #verify(signatureStart: number, chunk: Uint8Array): void {
+  #verify(signatureStart: number, n: number): void {
     const where = `signature at ${signatureStart} for ${short(this.#keyHex)}`;
-    const n = chunk.length;
+    const chunk = this.#arena.subarray(
+      this.#pendingBytes - n,
+      this.#pendingBytes,
+    );
     if (codeWidth(chunk, n - 1) !== n) {
       throw new SyntaxError(`Cannot verify ${where}: the chunk is malformed`);
     }
@@ -286,13 +302,10 @@ export class Ingest {
         { offset: signatureStart },
       );
     }
-    const signature = chunk.subarray(
-      addressWidth,
-      addressWidth + SIGNATURE_BYTES,
-    );
-    const range = this.#pending.slice(this.#pendingHead);
+    const signature = chunk.slice(addressWidth, addressWidth + SIGNATURE_BYTES);
     const repo = this.#repo;
-    repo.appendRange(range, () => {
+    const pending = this.#pendingBytes;
+    repo.appendSpan(this.#arena, this.#ends, () => {
       if (!repo.commitAt(signatureStart - 1)) {
         throw new SignatureError(
           `Cannot verify ${where}: the chunk before it is not a well-formed commit record`,
@@ -301,17 +314,14 @@ export class Ingest {
       }
       const hash = sha256(repo.view(from, signatureStart - 1));
       if (!getBackend().verify(signature, hash, this.#key)) {
-        const rangeStart = signatureStart + n - this.#pendingBytes;
         throw new SignatureError(
-          `Cannot append ${this.#pendingBytes} bytes at ${rangeStart}: signature does not verify for key ${
-            short(this.#keyHex)
-          }`,
+          `Cannot append ${pending} bytes at ${
+            signatureStart + n - pending
+          }: signature does not verify for key ${short(this.#keyHex)}`,
           { offset: signatureStart },
         );
       }
     });
-    this.#pending = [];
-    this.#pendingHead = 0;
-    this.#pendingBytes = 0;
+    this.#clear();
   }
 }

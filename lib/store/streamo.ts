@@ -168,21 +168,43 @@ export class Streamo {
     chunks: readonly Uint8Array[],
     accept?: (start: number) => void,
   ): number {
-    const start = this.chunks.byteLength;
-    let value = -1;
+    let total = 0;
+    const ends = new Array<number>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      total += chunks[i].length;
+      ends[i] = total;
+    }
+    const bytes = new Uint8Array(total);
+    for (let i = 0; i < chunks.length; i++) {
+      bytes.set(chunks[i], ends[i] - chunks[i].length);
+    }
+    return this.appendSpan(bytes, ends, accept);
+  }
+
+  /**
+   * `appendRange` for chunks laid end to end in `bytes`: `ends` are the
+   * exclusive end offsets of the chunks within `bytes`, increasing.
+   */
+  appendSpan(
+    bytes: Uint8Array,
+    ends: ArrayLike<number>,
+    accept?: (start: number) => void,
+  ): number {
+    const start = this.chunks.appendSpan(bytes, ends);
     try {
-      for (const chunk of chunks) {
-        const address = this.chunks.appendChunk(chunk);
-        const footer = chunk[chunk.length - 1];
-        if (footer < SIGNATURE || footer >= DUPLE) value = address;
-      }
       accept?.(start);
     } catch (error) {
       this.chunks.truncate(start);
       this.rangeRejected(start);
       throw error;
     }
-    if (value >= 0) this.#valueAddress = value;
+    for (let i = ends.length - 1; i >= 0; i--) {
+      const footer = bytes[ends[i] - 1];
+      if (footer < SIGNATURE || footer >= DUPLE) {
+        this.#valueAddress = start + ends[i] - 1;
+        break;
+      }
+    }
     this.rangeAppended(start, this.chunks.byteLength);
     this.changed();
     return start;

@@ -50,8 +50,21 @@ export function materializeChanges(
   if (a === undefined && b === undefined) return;
   const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
   for (const key of keys) {
-    const x = (a as Record<string, number> | undefined)?.[key];
-    const y = (b as Record<string, number> | undefined)?.[key];
+    const x = childOf(a, key);
+    const y = childOf(b, key);
     if (x !== y) materializeChanges(chunks, x, y);
   }
+}
+
+/**
+ * The child ref at `key`, own keys only: an array's `length` or an object's
+ * inherited `toString`/`__proto__` are not children.
+ */
+function childOf(
+  refs: Record<string, number> | number[] | undefined,
+  key: string,
+): number | undefined {
+  if (refs === undefined || !Object.hasOwn(refs, key)) return undefined;
+  if (Array.isArray(refs) && key === "length") return undefined;
+  return (refs as Record<string, number>)[key];
 }

@@ -25,3 +25,11 @@ export {
   Ingest,
   type IngestOptions,
 } from "./ingest.ts";
+export {
+  type MergeConflict,
+  type MergeOptions,
+  type MergeResult,
+  mergeValues,
+  sameValue,
+} from "./merge.ts";
+export type { RebaseResult, RewrittenRange } from "./repo.ts";

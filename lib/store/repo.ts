@@ -14,6 +14,7 @@ import { DUPLE, SIGNATURE } from "../codec/footers.ts";
 import { getBackend } from "../identity/secp256k1.ts";
 import { type PathKey, Streamo, type StreamoOptions } from "./streamo.ts";
 import { readCommitRecord } from "./commit_record.ts";
+import { type MergeConflict, mergeValues, sameValue } from "./merge.ts";
 
 export { readCommitRecord };
 
@@ -50,6 +51,19 @@ export interface VerifiedRange {
   /** The range's chunks, in order; it ends with a SIGNATURE chunk. */
   chunks: Uint8Array[];
 }
+
+/** What a rebase did (see {@linkcode Repo.rebaseOnto}). */
+export interface RebaseResult {
+  /** Length of the history both sides shared; ours was replaced after it. */
+  forkLength: number;
+  /** Address of the commit holding the merged value, if one was needed. */
+  commit: number | undefined;
+  /** True conflicts the merge resolved (later commit date wins). */
+  conflicts: MergeConflict[];
+}
+
+/** A replaced tail of the stream: everything from `offset` on is new. */
+export interface RewrittenRange extends VerifiedRange {}
 
 /** Options for {@linkcode Repo}. */
 export interface RepoOptions extends StreamoOptions {
@@ -93,6 +107,9 @@ export class Repo extends Streamo {
   #signedLength = 0;
   #lastSignatureStart = -1;
   readonly #verified = new Set<(range: VerifiedRange) => void>();
+  readonly #rewritten = new Set<(range: RewrittenRange) => void>();
+  readonly #rebased = new Set<(result: RebaseResult) => void>();
+  #rebasing = false;
   #record: { address: number; commit: Commit | undefined } | undefined;
 
   /** Creates an empty repo. */
@@ -261,6 +278,112 @@ export class Repo extends Streamo {
     }
   }
 
+  /**
+   * Calls `listener` when a rebase replaced the stream's tail: the range
+   * holds everything from the fork point on (storage must replace, not
+   * append). `onVerified` does not fire for the ranges of a rebase.
+   */
+  onRewrite(listener: (range: RewrittenRange) => void): () => void {
+    this.#rewritten.add(listener);
+    return () => this.#rewritten.delete(listener);
+  }
+
+  /** Calls `listener` after every rebase, with what it did. */
+  onRebase(listener: (result: RebaseResult) => void): () => void {
+    this.#rebased.add(listener);
+    return () => this.#rebased.delete(listener);
+  }
+
+  /**
+   * Length of the longest prefix this repo shares with `other` that ends
+   * right after a SIGNATURE chunk in both (0 if none).
+   */
+  commonSignedLength(other: Repo): number {
+    const mine = this.chunks.view(0, this.#signedLength);
+    const theirs = other.view(0, other.signedLength);
+    const n = Math.min(mine.length, theirs.length);
+    let same = 0;
+    while (same < n && mine[same] === theirs[same]) same++;
+    for (let a = this.chunks.lastChunkAtOrBefore(same - 1); a >= 0;) {
+      if (isSignatureFooter(mine[a]) && other.isChunkBoundary(a + 1)) {
+        return a + 1;
+      }
+      a = this.chunks.lastChunkAtOrBefore(this.chunks.chunkStart(a) - 1);
+    }
+    return 0;
+  }
+
+  /**
+   * Rebases this repo onto `theirs`, a copy of the same repo (same key)
+   * whose history another device got accepted first: our commits after the
+   * shared history are set aside, their history is adopted byte for byte,
+   * and our changes are merged (three-way: the value at the fork, ours,
+   * theirs; see {@linkcode mergeValues}) into one new commit on top, signed
+   * if a signer is attached. Resolves once it is signed.
+   */
+  async rebaseOnto(theirs: Repo): Promise<RebaseResult> {
+    if (!(theirs instanceof Repo) || theirs.key !== this.key) {
+      throw new TypeError(
+        "Cannot rebase: expected a copy of the same repo (same key)",
+      );
+    }
+    const forkLength = this.commonSignedLength(theirs);
+    if (forkLength >= this.byteLength) {
+      // Nothing of ours to set aside: fast-forward.
+      this.appendRange(theirs.chunksBetween(this.byteLength));
+      return { forkLength, commit: undefined, conflicts: [] };
+    }
+    const oursCommit = this.lastCommit;
+    const baseCommit = this.history().find((c) => c.address < forkLength);
+    const base = baseCommit === undefined
+      ? undefined
+      : this.decode(baseCommit.dataAddress);
+    const ours = this.get();
+    const theirsValue = theirs.get();
+    const merge = mergeValues(base, ours, theirsValue, {
+      oursDate: oursCommit?.date,
+      theirsDate: theirs.lastCommit?.date,
+    });
+    this.#rebasing = true;
+    let commit: number | undefined;
+    try {
+      this.#rewind(forkLength);
+      this.appendRange(theirs.chunksBetween(forkLength));
+      if (!sameValue(merge.value, this.get())) {
+        commit = this.#commitData(() => {
+          const code = encodeValue(this.chunks, merge.value);
+          return this.chunks.lookup(code) ?? this.chunks.appendNew(code);
+        }, "rebase");
+        await this.whenSigned();
+      }
+    } finally {
+      this.#rebasing = false;
+    }
+    const range = {
+      offset: forkLength,
+      chunks: this.chunksBetween(forkLength),
+    };
+    for (const listener of this.#rewritten) listener(range);
+    const result = { forkLength, commit, conflicts: merge.conflicts };
+    for (const listener of this.#rebased) listener(result);
+    return result;
+  }
+
+  /** Drops everything after `length` (a signed boundary). */
+  #rewind(length: number): void {
+    this.chunks.truncate(length);
+    this.#record = undefined;
+    this.#signedLength = length;
+    this.#lastSignatureStart = length === 0
+      ? -1
+      : this.chunks.chunkStart(length - 1);
+    let value = length - 1;
+    while (value >= 0 && isSignatureFooter(this.chunks.buffer[value])) {
+      value = this.chunks.chunkStart(value) - 1;
+    }
+    this.setValueAddress(value);
+  }
+
   /** Calls `listener` with every range that becomes signed and verified. */
   onVerified(listener: (range: VerifiedRange) => void): () => void {
     this.#verified.add(listener);
@@ -329,7 +452,7 @@ export class Repo extends Streamo {
     const offset = this.#signedLength;
     if (end <= offset) return;
     this.#signedLength = end;
-    if (this.#verified.size === 0) return;
+    if (this.#verified.size === 0 || this.#rebasing) return;
     const range = { offset, chunks: this.chunksBetween(offset, end) };
     for (const listener of this.#verified) listener(range);
   }

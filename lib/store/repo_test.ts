@@ -143,3 +143,49 @@ Deno.test("Repo.lastCommit is reactive and undefined on an empty repo", () => {
   stop();
   assert.deepEqual(seen, [undefined, address]);
 });
+
+Deno.test("Repo.rebaseOnto() adopts the accepted history and re-commits our messages on top", async () => {
+  let t = 1000;
+  const clock = () => t++;
+  const laptop = new Repo({ now: clock });
+  await laptop.attachSigner(alice, "chat");
+  laptop.set({ name: "alice", messages: [] });
+  laptop.push("messages", { text: "shared", at: 1 });
+  await laptop.whenSigned();
+  // The phone has the same history, then both write while apart.
+  const phone = new Repo({ key: laptop.key, now: clock });
+  phone.appendRange(laptop.chunksBetween(0));
+  await phone.attachSigner(alice, "chat");
+  const shared = laptop.byteLength;
+  laptop.push("messages", { text: "from laptop", at: 2 });
+  laptop.push("messages", { text: "laptop again", at: 3 });
+  await laptop.whenSigned();
+  phone.push("messages", { text: "from phone", at: 4 });
+  phone.set("name", "alice");
+  await phone.whenSigned();
+  const rewrites: number[] = [];
+  phone.onRewrite((range) => rewrites.push(range.offset));
+  const verified: number[] = [];
+  phone.onVerified((range) => verified.push(range.offset));
+  // The laptop's continuation was accepted first: the phone rebases.
+  const result = await phone.rebaseOnto(laptop);
+  assert.equal(result.forkLength, shared);
+  assert.deepEqual(rewrites, [shared]);
+  assert.deepEqual(verified, [], "a rebase reports one rewrite, not appends");
+  assert.deepEqual(result.conflicts, []);
+  const texts = (phone.get("messages") as { text: string }[]).map((m) =>
+    m.text
+  );
+  assert.deepEqual(texts, [
+    "shared",
+    "from laptop",
+    "laptop again",
+    "from phone",
+  ]);
+  // The laptop's bytes are a prefix of the phone's: it can fast-forward.
+  assert.deepEqual(phone.slice(0, laptop.byteLength), laptop.slice());
+  assert.equal(phone.signedLength, phone.byteLength);
+  await laptop.rebaseOnto(phone);
+  assert.deepEqual(laptop.slice(), phone.slice());
+  assert.equal(laptop.history().length, phone.history().length);
+});

@@ -526,6 +526,8 @@ export class Streamo {
     const nodes: (number | undefined)[] = [root];
     let node = root;
     for (let i = 0; i < path.length; i++) {
+      // A VARIABLE box (a re-set stored value) holds its container inside.
+      if (node !== undefined) node = unboxRef(this.chunks, node);
       if (
         node !== undefined && !isContainerFooter(footerOf(this.chunks, node))
       ) {

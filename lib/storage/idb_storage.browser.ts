@@ -1,0 +1,415 @@
+/**
+ * The IndexedDB driver (browsers): the same {@linkcode StorageDriver} as the
+ * Deno drivers, with no Deno APIs.
+ *
+ * Layout, in one database (default name `"streamo"`):
+ * - object store `ranges`: key `[repoKey, offset]` → a *piece* (Uint8Array
+ *   of whole chunks, concatenated, starting at stream offset `offset`; at
+ *   most `maxPieceBytes`, default 1 MiB). Array keys sort by repo key, then
+ *   offset, so a key range returns a stream in order.
+ * - object store `lengths`: key `repoKey` → the stored stream length (a
+ *   number): the commit point. Pieces at or beyond it are ignored.
+ *
+ * An append is one `readwrite` transaction over both stores: it reads the
+ * stored length, aborts unless it equals the range's offset, writes the
+ * pieces and the new length. IndexedDB runs overlapping `readwrite`
+ * transactions one at a time (also across tabs), so concurrent writers
+ * cannot interleave, and a transaction is all-or-nothing, so there is no
+ * torn tail.
+ *
+ * **Durability:** `append` resolves on the transaction's `complete` event.
+ * Transactions are opened with `durability: "strict"` by default (the
+ * browser flushes to disk before `complete`); pass `"relaxed"` to trade
+ * that for speed (data then survives a tab crash but maybe not an OS
+ * crash).
+ *
+ * @module
+ */
+
+import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
+import { checkRepoKey, shortKey } from "./keys.ts";
+import { packPieces, type Piece, readPieces } from "./pieces.ts";
+import type { StorageDriver } from "./types.ts";
+
+/** Default piece size in IndexedDB: 1 MiB. */
+export const DEFAULT_IDB_PIECE_BYTES = 1024 * 1024;
+
+/** Version of the database schema this driver creates. */
+export const IDB_SCHEMA_VERSION = 1;
+
+const RANGES = "ranges";
+const LENGTHS = "lengths";
+
+/** The part of an `IDBRequest` this driver uses. */
+export interface IdbRequestLike<T = unknown> {
+  /** The result, once `onsuccess` fired. */
+  readonly result: T;
+  /** The error, once `onerror` fired. */
+  readonly error: unknown;
+  /** Success handler. */
+  onsuccess: ((event: unknown) => void) | null;
+  /** Error handler. */
+  onerror: ((event: unknown) => void) | null;
+}
+
+/** The part of an `IDBObjectStore` this driver uses. */
+export interface IdbObjectStoreLike {
+  /** Reads one value. */
+  get(key: unknown): IdbRequestLike;
+  /** Reads values in a key range. */
+  getAll(query?: unknown): IdbRequestLike<unknown[]>;
+  /** Reads keys in a key range. */
+  getAllKeys(query?: unknown): IdbRequestLike<unknown[]>;
+  /** Writes a value under an out-of-line key. */
+  put(value: unknown, key?: unknown): IdbRequestLike;
+  /** Deletes a key or key range. */
+  delete(query: unknown): IdbRequestLike;
+}
+
+/** The part of an `IDBTransaction` this driver uses. */
+export interface IdbTransactionLike {
+  /** An object store in the transaction's scope. */
+  objectStore(name: string): IdbObjectStoreLike;
+  /** Aborts the transaction. */
+  abort(): void;
+  /** The error that aborted it, if any. */
+  readonly error: unknown;
+  /** Fired when every request succeeded and the transaction committed. */
+  oncomplete: ((event: unknown) => void) | null;
+  /** Fired when the transaction failed. */
+  onerror: ((event: unknown) => void) | null;
+  /** Fired when the transaction was aborted. */
+  onabort: ((event: unknown) => void) | null;
+}
+
+/** The part of an `IDBDatabase` this driver uses. */
+export interface IdbDatabaseLike {
+  /** Starts a transaction. */
+  transaction(
+    stores: string[],
+    mode: "readonly" | "readwrite",
+    options?: { durability?: "default" | "strict" | "relaxed" },
+  ): IdbTransactionLike;
+  /** Names of the object stores. */
+  readonly objectStoreNames: { contains(name: string): boolean };
+  /** Creates an object store (during an upgrade). */
+  createObjectStore(name: string): unknown;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** The part of an `IDBFactory` (`indexedDB`) this driver uses. */
+export interface IdbFactoryLike {
+  /** Opens a database. */
+  open(name: string, version?: number): IdbRequestLike<IdbDatabaseLike> & {
+    onupgradeneeded: ((event: unknown) => void) | null;
+    onblocked: ((event: unknown) => void) | null;
+  };
+}
+
+/** The part of the `IDBKeyRange` class this driver uses. */
+export interface IdbKeyRangeLike {
+  /** A range between two keys. */
+  bound(
+    lower: unknown,
+    upper: unknown,
+    lowerOpen?: boolean,
+    upperOpen?: boolean,
+  ): unknown;
+}
+
+/** Options for {@linkcode IdbStorage} and {@linkcode openIdbStorage}. */
+export interface IdbStorageOptions {
+  /** Transaction durability for appends (default `"strict"`). */
+  durability?: "strict" | "relaxed" | "default";
+  /** Largest piece value, in bytes (default 1 MiB). */
+  maxPieceBytes?: number;
+  /** The IndexedDB factory (default `globalThis.indexedDB`). */
+  indexedDB?: IdbFactoryLike;
+  /** The key range class (default `globalThis.IDBKeyRange`). */
+  IDBKeyRange?: IdbKeyRangeLike;
+}
+
+function request<T>(req: IdbRequestLike<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function done(tx: IdbTransactionLike, failure: () => unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () =>
+      reject(
+        failure() ?? tx.error ?? new Error("IndexedDB transaction aborted"),
+      );
+  });
+}
+
+function globalIdb(): { factory?: IdbFactoryLike; range?: IdbKeyRangeLike } {
+  const g = globalThis as {
+    indexedDB?: IdbFactoryLike;
+    IDBKeyRange?: IdbKeyRangeLike;
+  };
+  return { factory: g.indexedDB, range: g.IDBKeyRange };
+}
+
+/**
+ * Verified streams in IndexedDB. See the module documentation for the
+ * layout and durability.
+ */
+export class IdbStorage implements StorageDriver {
+  /** `"indexeddb"`. */
+  readonly name = "indexeddb";
+  /** The database connection. */
+  readonly db: IdbDatabaseLike;
+  readonly #range: IdbKeyRangeLike;
+  readonly #durability: "strict" | "relaxed" | "default";
+  readonly #pieceBytes: number;
+  readonly #ownsDb: boolean;
+  readonly #queues = new Map<string, Promise<unknown>>();
+  #closed = false;
+
+  /**
+   * Stores streams in an open database that has the `ranges` and `lengths`
+   * object stores ({@linkcode openIdbStorage} creates them). `ownsDb` makes
+   * `close()` close the connection.
+   */
+  constructor(
+    db: IdbDatabaseLike,
+    options: IdbStorageOptions = {},
+    ownsDb = false,
+  ) {
+    if (
+      db === null || typeof db !== "object" ||
+      typeof db.transaction !== "function"
+    ) {
+      throw new TypeError("Cannot create IdbStorage: expected an IDBDatabase");
+    }
+    for (const name of [RANGES, LENGTHS]) {
+      if (!db.objectStoreNames.contains(name)) {
+        throw new TypeError(
+          `Cannot create IdbStorage: the database has no "${name}" object store (open it with openIdbStorage)`,
+        );
+      }
+    }
+    const range = options.IDBKeyRange ?? globalIdb().range;
+    if (!range) {
+      throw new TypeError(
+        "Cannot create IdbStorage: IDBKeyRange is not available; pass options.IDBKeyRange",
+      );
+    }
+    const durability = options.durability ?? "strict";
+    if (!["strict", "relaxed", "default"].includes(durability)) {
+      throw new TypeError(
+        `Cannot create IdbStorage: durability must be "strict", "relaxed" or "default", got ${
+          String(durability)
+        }`,
+      );
+    }
+    const pieceBytes = options.maxPieceBytes ?? DEFAULT_IDB_PIECE_BYTES;
+    if (!Number.isSafeInteger(pieceBytes) || pieceBytes < 69) {
+      throw new RangeError(
+        `Cannot create IdbStorage: maxPieceBytes must be an integer of at least 69 (the longest chunk), got ${pieceBytes}`,
+      );
+    }
+    this.db = db;
+    this.#range = range;
+    this.#durability = durability;
+    this.#pieceBytes = pieceBytes;
+    this.#ownsDb = ownsDb;
+  }
+
+  /**
+   * The stored chunks of `key` (views into the pieces), checked for
+   * structure. Anything malformed throws a `StorageError` naming the offset,
+   * whose `chunks` are the readable prefix; nothing is changed.
+   */
+  load(key: string): Promise<Uint8Array[]> {
+    try {
+      checkRepoKey(key, "load");
+      return this.#serial(key, () => this.#load(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #load(key: string): Promise<Uint8Array[]> {
+    const tx = this.db.transaction([RANGES, LENGTHS], "readonly");
+    const lengthReq = request(tx.objectStore(LENGTHS).get(key));
+    const query = this.#range.bound([key, 0], [key, Infinity]);
+    const ranges = tx.objectStore(RANGES);
+    const keysReq = request(ranges.getAllKeys(query));
+    const valuesReq = request(ranges.getAll(query));
+    const [length, keys, values] = await Promise.all([
+      lengthReq,
+      keysReq,
+      valuesReq,
+      done(tx, () => undefined),
+    ]);
+    const pieces: Piece[] = keys.map((k, i) => ({
+      offset: (k as [string, number])[1],
+      bytes: values[i] as Uint8Array,
+    }));
+    const stored = (length as number | undefined) ?? 0;
+    if (stored === 0) return [];
+    return readPieces(pieces, stored, {
+      key,
+      source: `IndexedDB "${RANGES}" [${key}, …]`,
+    });
+  }
+
+  /**
+   * Appends a verified range (whole chunks ending with a SIGNATURE chunk)
+   * at `offset`, which must equal the stored length, in one transaction;
+   * resolves when it completes. Throws a `TypeError` for a bad key, a
+   * `RangeError` for an empty range, a range not ending in a SIGNATURE, or
+   * an offset that is not the stored length, and a `SyntaxError` for a
+   * malformed chunk.
+   */
+  append(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
+    try {
+      checkRepoKey(key, "append");
+      const where = `for ${shortKey(key)}`;
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        throw new RangeError(
+          `Cannot append ${where}: offset must be a non-negative integer, got ${offset}`,
+        );
+      }
+      if (!Array.isArray(chunks) || chunks.length === 0) {
+        throw new RangeError(
+          `Cannot append ${where} at ${offset}: the range is empty`,
+        );
+      }
+      for (let i = 0; i < chunks.length; i++) {
+        checkChunkWidth(chunks[i], `${i} of the range at ${offset} ${where}`);
+      }
+      if (!isSignatureChunk(chunks[chunks.length - 1])) {
+        throw new RangeError(
+          `Cannot append ${where} at ${offset}: the range does not end with a SIGNATURE chunk; only verified ranges are stored`,
+        );
+      }
+      const pieces = packPieces(chunks, offset, this.#pieceBytes);
+      return this.#serial(key, () => this.#append(key, offset, pieces));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #append(key: string, offset: number, pieces: Piece[]): Promise<void> {
+    const tx = this.db.transaction([RANGES, LENGTHS], "readwrite", {
+      durability: this.#durability,
+    });
+    let failure: Error | undefined;
+    const finished = done(tx, () => failure);
+    const lengths = tx.objectStore(LENGTHS);
+    const ranges = tx.objectStore(RANGES);
+    const read = lengths.get(key);
+    read.onsuccess = () => {
+      const stored = (read.result as number | undefined) ?? 0;
+      if (stored !== offset) {
+        failure = new RangeError(
+          `Cannot append to ${
+            shortKey(key)
+          } at stream offset ${offset}: ${stored} bytes are stored, and a range must start where the stored bytes end`,
+        );
+        tx.abort();
+        return;
+      }
+      // Nothing should lie beyond the length (transactions are atomic);
+      // clear it anyway so it can never be mistaken for stored bytes.
+      ranges.delete(this.#range.bound([key, offset], [key, Infinity]));
+      let end = offset;
+      for (const piece of pieces) {
+        ranges.put(piece.bytes, [key, piece.offset]);
+        end = piece.offset + piece.bytes.length;
+      }
+      lengths.put(end, key);
+    };
+    return finished;
+  }
+
+  /** Keys with stored bytes, sorted. */
+  async keys(): Promise<string[]> {
+    this.#checkOpen("list keys");
+    const tx = this.db.transaction([LENGTHS], "readonly");
+    const store = tx.objectStore(LENGTHS);
+    const [keys, values] = await Promise.all([
+      request(store.getAllKeys()),
+      request(store.getAll()),
+      done(tx, () => undefined),
+    ]);
+    const out: string[] = [];
+    keys.forEach((key, i) => {
+      if (typeof key === "string" && (values[i] as number) > 0) out.push(key);
+    });
+    return out.sort();
+  }
+
+  /** Waits for pending appends (each is durable once its transaction completed). */
+  async flush(): Promise<void> {
+    this.#checkOpen("flush");
+    await Promise.all(this.#queues.values());
+  }
+
+  /**
+   * Waits for pending appends and closes the connection if this driver
+   * opened it; the driver is unusable afterwards.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#queues.values());
+    if (this.#ownsDb) this.db.close();
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) {
+      throw new Error(`Cannot ${what}: the IndexedDB storage is closed`);
+    }
+  }
+
+  #serial<T>(key: string, op: () => Promise<T>): Promise<T> {
+    this.#checkOpen(`use the stored stream of ${shortKey(key)}`);
+    const result = (this.#queues.get(key) ?? Promise.resolve()).then(op);
+    const settled = result.then(() => {}, () => {});
+    this.#queues.set(key, settled);
+    settled.then(() => {
+      if (this.#queues.get(key) === settled) this.#queues.delete(key);
+    });
+    return result;
+  }
+}
+
+/**
+ * Opens (creating or upgrading) the IndexedDB database `name` and returns
+ * an {@linkcode IdbStorage} on it; `close()` closes the connection. Throws
+ * a `TypeError` when IndexedDB is not available.
+ */
+export async function openIdbStorage(
+  name = "streamo",
+  options: IdbStorageOptions = {},
+): Promise<IdbStorage> {
+  const factory = options.indexedDB ?? globalIdb().factory;
+  if (!factory) {
+    throw new TypeError(
+      "Cannot open IdbStorage: indexedDB is not available here; pass options.indexedDB",
+    );
+  }
+  const req = factory.open(name, IDB_SCHEMA_VERSION);
+  req.onupgradeneeded = () => {
+    const db = req.result;
+    for (const store of [RANGES, LENGTHS]) {
+      if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
+    }
+  };
+  req.onblocked = () => {};
+  const db = await request(req);
+  try {
+    return new IdbStorage(db, options, true);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

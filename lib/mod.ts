@@ -15,4 +15,6 @@
 export * from "./codec/mod.ts";
 export * from "./store/mod.ts";
 export * from "./identity/mod.ts";
+export * from "./registry/mod.ts";
+export * from "./sync/mod.ts";
 export { ForkError, SignatureError } from "./errors.ts";

@@ -15,6 +15,7 @@ import {
 import { nobleBackend } from "./secp256k1_noble.ts";
 import { loadWasmBackend } from "./secp256k1_wasm.ts";
 import { loadNativeBackend } from "./secp256k1_native.node.ts";
+import { loadVectors } from "../../tests/support/vectors.ts";
 
 interface SignerVector {
   username: string;
@@ -26,12 +27,7 @@ interface SignerVector {
   signatures: { bytes: string; signature: string; verifies: boolean }[];
 }
 
-const VECTORS_URL = new URL(
-  "../../../shared/vectors/streamo-0.2.1-vectors.json",
-  import.meta.url,
-);
-const vectors: SignerVector[] =
-  JSON.parse(await Deno.readTextFile(VECTORS_URL)).signer;
+const vectors: SignerVector[] = (await loadVectors()).signer;
 
 /** Platforms the `secp256k1` package ships a prebuilt addon for. */
 const NATIVE_PREBUILT = ["linux-x86_64", "darwin-aarch64", "windows-x86_64"]

@@ -6,6 +6,7 @@ import { highS, type Secp256k1Backend } from "./secp256k1.ts";
 import { nobleBackend } from "./secp256k1_noble.ts";
 import { loadWasmBackend } from "./secp256k1_wasm.ts";
 import { loadNativeBackend } from "./secp256k1_native.node.ts";
+import { loadVectors } from "../../tests/support/vectors.ts";
 
 interface SignerVector {
   username: string;
@@ -17,12 +18,7 @@ interface SignerVector {
   signatures: { bytes: string; signature: string; verifies: boolean }[];
 }
 
-const VECTORS_URL = new URL(
-  "../../../shared/vectors/streamo-0.2.1-vectors.json",
-  import.meta.url,
-);
-const vectors: SignerVector[] =
-  JSON.parse(await Deno.readTextFile(VECTORS_URL)).signer;
+const vectors: SignerVector[] = (await loadVectors()).signer;
 
 // Every backend that loads here (secp256k1_test.ts asserts which must load).
 const backends: Secp256k1Backend[] = [nobleBackend];

@@ -1,0 +1,15 @@
+/**
+ * The repos a peer holds: {@linkcode RepoRegistry}, keyed by repo key, and
+ * the key checks every layer above uses.
+ *
+ * @module
+ */
+
+export {
+  type OpenListener,
+  type RegistryErrorContext,
+  RepoRegistry,
+  type RepoRegistryOptions,
+} from "./registry.ts";
+export { checkRepoKey, isRepoKey } from "./key.ts";
+export type { StorageDriver } from "../storage/types.ts";

@@ -106,6 +106,8 @@ export class Repo extends Streamo {
   #signError: unknown;
   #signedLength = 0;
   #lastSignatureStart = -1;
+  // Where each SIGNATURE chunk ends (exclusive), in stream order.
+  #signatureEnds: number[] = [];
   readonly #verified = new Set<(range: VerifiedRange) => void>();
   readonly #rewritten = new Set<(range: RewrittenRange) => void>();
   readonly #rebased = new Set<(result: RebaseResult) => void>();
@@ -122,6 +124,11 @@ export class Repo extends Streamo {
   /** The repo's public key (hex), once known. */
   get key(): string | undefined {
     return this.#key;
+  }
+
+  /** Whether a signer is attached (this device writes the repo). */
+  get canSign(): boolean {
+    return this.#signer !== undefined;
   }
 
   /** Bytes up to and including the last SIGNATURE chunk. */
@@ -295,6 +302,54 @@ export class Repo extends Streamo {
   }
 
   /**
+   * Checkpoints of this repo's signed history, for peers to find how much of
+   * it they share: `[end, fingerprint]` pairs where `end` is where a
+   * SIGNATURE chunk ends and `fingerprint` the hex of its first 8 signature
+   * bytes — the last `recent` signatures, then ever sparser older ones.
+   */
+  checkpoints(recent = 16): [number, string][] {
+    const ends = this.#signatureEnds;
+    const out: [number, string][] = [];
+    const n = ends.length;
+    for (let back = 1, step = 1; back <= n; back += step) {
+      const end = ends[n - back];
+      out.push([end, this.fingerprintAt(end)!]);
+      if (out.length >= recent) step *= 2;
+    }
+    return out;
+  }
+
+  /**
+   * The fingerprint (hex of the first 8 signature bytes) of the SIGNATURE
+   * chunk ending right before `end`, or `undefined` if none ends there.
+   */
+  fingerprintAt(end: number): string | undefined {
+    if (
+      end <= 0 || end > this.#signedLength || !this.chunks.isChunkEnd(end - 1)
+    ) {
+      return undefined;
+    }
+    const footer = this.chunks.buffer[end - 1];
+    if (!isSignatureFooter(footer)) return undefined;
+    const width = footer - SIGNATURE + 1;
+    const code = this.chunks.resolve(end - 1);
+    return bytesToHex(code.subarray(width, width + 8));
+  }
+
+  /**
+   * The largest checkpoint `end` (see `checkpoints`) at which this repo has
+   * the same SIGNATURE chunk, or 0: how much of `checkpoints`' history this
+   * repo provably shares.
+   */
+  agreement(checkpoints: readonly (readonly [number, string])[]): number {
+    let best = 0;
+    for (const [end, fingerprint] of checkpoints) {
+      if (end > best && this.fingerprintAt(end) === fingerprint) best = end;
+    }
+    return best;
+  }
+
+  /**
    * Length of the longest prefix this repo shares with `other` that ends
    * right after a SIGNATURE chunk in both (0 if none).
    */
@@ -372,6 +427,9 @@ export class Repo extends Streamo {
   /** Drops everything after `length` (a signed boundary). */
   #rewind(length: number): void {
     this.chunks.truncate(length);
+    while (this.#signatureEnds.length && this.#signatureEnds.at(-1)! > length) {
+      this.#signatureEnds.pop();
+    }
     this.#record = undefined;
     this.#signedLength = length;
     this.#lastSignatureStart = length === 0
@@ -444,6 +502,12 @@ export class Repo extends Streamo {
       }
     }
     if (last < 0) return;
+    const buf = this.chunks.buffer;
+    for (let a = start; a <= last; a++) {
+      if (this.chunks.isChunkEnd(a) && isSignatureFooter(buf[a])) {
+        this.#signatureEnds.push(a + 1);
+      }
+    }
     this.#lastSignatureStart = this.chunks.chunkStart(last);
     this.#markVerified(last + 1);
   }
@@ -517,6 +581,7 @@ export class Repo extends Streamo {
       encodeValue(this.chunks, new Signature(from, bytes)),
     );
     this.#lastSignatureStart = start;
+    this.#signatureEnds.push(this.chunks.byteLength);
     this.changed();
     this.#markVerified(this.chunks.byteLength);
   }

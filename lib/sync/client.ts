@@ -8,7 +8,7 @@
 import { effect, signal } from "@preact/signals-core";
 import { checkRepoKey } from "../registry/key.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
-import type { Repo } from "../store/repo.ts";
+import type { RebaseResult, Repo } from "../store/repo.ts";
 import type { ValueSignal } from "../store/streamo.ts";
 import { backoffDelay, type ReconnectOptions } from "./backoff.ts";
 import type { SyncLimits } from "./limits.ts";
@@ -67,6 +67,18 @@ export interface RegistrySyncOptions {
   onPresence?: (presence: PresenceEvent) => void;
   /** Called with each rejection, by either side. */
   onReject?: (event: RejectEvent) => void;
+  /**
+   * Whether repos this side signs rebase when the relay holds a different
+   * continuation of them — the same identity wrote from another device
+   * meanwhile (default true; see `Repo.rebaseOnto`).
+   */
+  rebase?: boolean;
+  /** Called after each such rebase (or with the error that stopped it). */
+  onRebase?: (
+    key: string,
+    result: RebaseResult | undefined,
+    error: unknown,
+  ) => void;
   /** Called with each status change. */
   onStatus?: (status: SyncStatus) => void;
   /** Reconnect timing, or `false` to stay closed after a drop. */
@@ -338,6 +350,13 @@ class Session implements SyncSession {
       onReady: (peer) => this.#opened(peer),
       onControl: (m) => this.#control(m),
       onReject: (e) => this.#emit(this.#rejectListeners, e),
+      rebase: this.#options.rebase,
+      onRebase: (key, result, error) => {
+        if (error) {
+          console.error(`Rebase of ${key.slice(0, 8)}… failed:`, error);
+        }
+        this.#options.onRebase?.(key, result, error);
+      },
       onLink: (key, repo) => {
         this.#wanted.add(key);
         this.#follow(key, repo);

@@ -68,7 +68,16 @@ export interface SubscribeMessage {
   key: string;
   /** Ours: the sender's verified length of the repo (resume point). */
   from?: number;
+  /**
+   * Ours: `[end, fingerprint]` checkpoints of the sender's signed history
+   * (see `Repo.checkpoints`), so the receiver can tell how much of it it
+   * shares — and stream from there when the histories forked.
+   */
+  checkpoints?: [number, string][];
 }
+
+/** Most checkpoints a `subscribe` may carry. */
+export const MAX_CHECKPOINTS = 64;
 
 /** Ours: `{type: "subscribed", key, offset}`: the initial replay was sent; it ended at `offset`. */
 export interface SubscribedMessage {
@@ -224,6 +233,23 @@ function offset(value: unknown, field: string): number {
   return value as number;
 }
 
+function checkpoints(value: unknown): [number, string][] {
+  if (!Array.isArray(value) || value.length > MAX_CHECKPOINTS) {
+    fail(
+      `subscribe.checkpoints must be an array of at most ${MAX_CHECKPOINTS}`,
+    );
+  }
+  return value.map((pair) => {
+    if (
+      !Array.isArray(pair) || pair.length !== 2 ||
+      typeof pair[1] !== "string" || !/^[0-9a-f]{16}$/.test(pair[1])
+    ) {
+      fail("subscribe.checkpoints holds [offset, 16 hex digits] pairs");
+    }
+    return [offset(pair[0], "subscribe.checkpoints offset"), pair[1]];
+  });
+}
+
 function topic(value: unknown): string {
   if (
     typeof value !== "string" || value.length === 0 ||
@@ -259,6 +285,9 @@ export function parseControl(text: string): ControlMessage | UnknownMessage {
     case "subscribe": {
       const out: SubscribeMessage = { type, key: key(m.key, "subscribe.key") };
       if (m.from !== undefined) out.from = offset(m.from, "subscribe.from");
+      if (m.checkpoints !== undefined) {
+        out.checkpoints = checkpoints(m.checkpoints);
+      }
       return out;
     }
     case "subscribed":

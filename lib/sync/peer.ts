@@ -12,7 +12,7 @@ import { hexToBytes } from "../codec/hex.ts";
 import { ForkError, SignatureError } from "../errors.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import { Ingest } from "../store/ingest.ts";
-import type { Repo } from "../store/repo.ts";
+import { type RebaseResult, Repo } from "../store/repo.ts";
 import { frameRange } from "./frame_range.ts";
 import {
   type ResolvedLimits,
@@ -85,6 +85,19 @@ export interface SyncPeerOptions {
   onSynced?: (key: string, offset: number, peer: SyncPeer) => void;
   /** Called once the transport closed. */
   onClose?: (code: number, reason: string, peer: SyncPeer) => void;
+  /**
+   * Whether a repo this side signs (`repo.canSign`) rebases when the peer's
+   * history of it forked from ours (default true): ours is set aside, theirs
+   * adopted, and our changes re-committed on top (`Repo.rebaseOnto`).
+   */
+  rebase?: boolean;
+  /** Called after such a rebase, or with the error that stopped it. */
+  onRebase?: (
+    key: string,
+    result: RebaseResult | undefined,
+    error: unknown,
+    peer: SyncPeer,
+  ) => void;
 }
 
 interface Link {
@@ -107,6 +120,9 @@ interface Link {
   inFrom: number;
   blocked: boolean;
   synced: boolean;
+  // The peer's history of a repo we sign forked from ours: theirs is being
+  // collected here, to rebase onto once complete.
+  theirs: Repo | undefined;
 }
 
 let nextPeerId = 1;
@@ -341,7 +357,7 @@ export class SyncPeer {
         );
       }
       case "subscribe":
-        return this.#theySubscribe(m.key, m.from);
+        return this.#theySubscribe(m.key, m.from, m.checkpoints);
       case "subscribed": {
         const link = this.#links.get(m.key);
         if (!link) return;
@@ -350,12 +366,13 @@ export class SyncPeer {
           link.synced = true;
           this.#options.onSynced?.(m.key, m.offset, this);
         }
-        return;
+        return this.#maybeRebase(link);
       }
       case "seek": {
         const link = this.#links.get(m.key);
         if (!link || !link.repo) return;
         this.#checkSettled(link);
+        link.theirs = undefined;
         link.ingest = undefined;
         link.parser = undefined;
         link.blocked = false;
@@ -417,6 +434,7 @@ export class SyncPeer {
       inFrom: 0,
       blocked: false,
       synced: false,
+      theirs: undefined,
     };
     this.#links.set(key, link);
     return link;
@@ -453,14 +471,23 @@ export class SyncPeer {
     const repo = await this.#openLink(link);
     if (!repo) return;
     if (this.#ours) {
-      this.send({ type: "subscribe", key, from: repo.signedLength });
+      this.send({
+        type: "subscribe",
+        key,
+        from: repo.signedLength,
+        checkpoints: repo.checkpoints(),
+      });
     } else {
       this.send({ type: "subscribe", key });
       this.#startOutgoing(link, 0);
     }
   }
 
-  async #theySubscribe(key: string, from: number | undefined): Promise<void> {
+  async #theySubscribe(
+    key: string,
+    from: number | undefined,
+    checkpoints: [number, string][] | undefined,
+  ): Promise<void> {
     const accept = this.#options.accept;
     if (accept && !accept(key)) {
       this.#reject({
@@ -485,14 +512,22 @@ export class SyncPeer {
     if (!repo) return;
     if (this.#ours && from !== undefined && !link.weSubscribed) {
       link.weSubscribed = true;
-      this.send({ type: "subscribe", key, from: repo.signedLength });
+      this.send({
+        type: "subscribe",
+        key,
+        from: repo.signedLength,
+        checkpoints: repo.checkpoints(),
+      });
     }
-    this.#startOutgoing(link, this.#ours ? from ?? 0 : 0);
+    this.#startOutgoing(
+      link,
+      this.#ours ? resumePoint(repo, from, checkpoints) : 0,
+    );
   }
 
   // ---- data in ----
 
-  #data(message: Uint8Array): void {
+  #data(message: Uint8Array): void | Promise<void> {
     const { key, frames } = decodeData(message);
     const link = this.#links.get(key);
     if (!link || !link.repo || !(link.weSubscribed || link.theySubscribed)) {
@@ -513,8 +548,8 @@ export class SyncPeer {
     // Fast path: whole frames within limits go straight to the ingest (no
     // per-chunk copies); anything else is checked chunk by chunk.
     if (!link.parser && this.#fitsLimits(ingest, frames)) {
-      this.#ingest(link, ingest, frames);
-      return;
+      this.#ingest(link, ingest, frames, ingest.offset);
+      return this.#maybeRebase(link);
     }
     const parser = link.parser ??= new FrameParser(this.#limits.maxFrameBytes);
     let chunks: Uint8Array[];
@@ -540,8 +575,11 @@ export class SyncPeer {
         );
         return;
       }
-      if (!this.#ingest(link, ingest, [chunk])) return;
+      if (!this.#ingest(link, link.ingest!, [chunk], link.ingest!.offset)) {
+        return;
+      }
     }
+    return this.#maybeRebase(link);
   }
 
   /**
@@ -567,11 +605,27 @@ export class SyncPeer {
     link: Link,
     ingest: Ingest,
     input: Uint8Array | Uint8Array[],
+    from: number,
   ): boolean {
     try {
       if (input instanceof Uint8Array) ingest.write(input);
       else ingest.writeChunks(input);
     } catch (error) {
+      if (
+        error instanceof ForkError && !link.theirs && link.repo?.canSign &&
+        this.#options.rebase !== false && link.repo.isChunkBoundary(from)
+      ) {
+        // A repo we sign: collect the peer's history aside, to rebase onto.
+        const theirs = new Repo({ key: link.key });
+        theirs.appendRange(link.repo.chunksBetween(0, from));
+        link.theirs = theirs;
+        link.ingest = new Ingest(theirs, {
+          from,
+          maxPendingBytes: this.#limits.maxPendingBytes,
+          maxFrameLength: this.#limits.maxFrameBytes,
+        });
+        return this.#ingest(link, link.ingest, input, from);
+      }
       let reason: RejectReason = "malformed";
       let offset: number | undefined;
       if (error instanceof ForkError) {
@@ -596,12 +650,47 @@ export class SyncPeer {
     return true;
   }
 
+  /** Rebases onto the peer's history once all of it that was sent is in. */
+  #maybeRebase(link: Link): void | Promise<void> {
+    const theirs = link.theirs;
+    if (!theirs || !link.synced || !link.ingest || link.ingest.pendingBytes) {
+      return;
+    }
+    return this.#rebase(link, theirs);
+  }
+
+  async #rebase(link: Link, theirs: Repo): Promise<void> {
+    const repo = link.repo!;
+    const theirEnd = theirs.byteLength;
+    link.theirs = undefined;
+    link.ingest = undefined;
+    link.parser = undefined;
+    this.#stopOutgoing(link);
+    let result: RebaseResult | undefined;
+    try {
+      result = await repo.rebaseOnto(theirs);
+    } catch (error) {
+      this.#options.onRebase?.(link.key, undefined, error, this);
+      return;
+    }
+    if (this.#closed) return;
+    // Their next bytes continue their stream; ours now extends it.
+    link.inFrom = theirEnd;
+    link.blocked = false;
+    link.outStarted = false;
+    link.peerHas = theirEnd;
+    link.wireAt = -1;
+    this.#startOutgoing(link, theirEnd);
+    this.#options.onRebase?.(link.key, result, undefined, this);
+  }
+
   #rejectLink(
     link: Link,
     reason: RejectReason,
     offset: number,
     message: string,
   ): void {
+    link.theirs = undefined;
     link.blocked = true;
     link.ingest = undefined;
     link.parser = undefined;
@@ -762,4 +851,27 @@ export class SyncPeer {
     this.#options.onClose?.(code ?? CloseCode.normal, reason ?? "", this);
     this.#resolveClosed();
   }
+}
+
+/**
+ * Where to stream `repo` to a peer whose subscribe said it holds `from`
+ * verified bytes with these `checkpoints`: from `from` when the peer's
+ * history provably contains ours up to there, else from the last point both
+ * provably share — so the peer's ingest finds where the histories forked.
+ */
+function resumePoint(
+  repo: Repo,
+  from: number | undefined,
+  checkpoints: [number, string][] | undefined,
+): number {
+  if (from === undefined) return 0;
+  if (!checkpoints) return from;
+  const length = repo.signedLength;
+  const claimed = checkpoints.find(([end]) => end === from)?.[1];
+  if (from <= length) {
+    if (from === 0 || repo.fingerprintAt(from) === claimed) return from;
+  } else if (length === 0 || repo.agreement(checkpoints) === length) {
+    return length;
+  }
+  return repo.agreement(checkpoints);
 }

@@ -33,7 +33,11 @@ async function* lines(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<string> {
   let buffer = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+  for await (
+    const text of stream.pipeThrough(
+      new TextDecoderStream() as TransformStream<Uint8Array, string>,
+    )
+  ) {
     buffer += text;
     let newline: number;
     while ((newline = buffer.indexOf("\n")) >= 0) {

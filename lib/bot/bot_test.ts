@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { Signer } from "../identity/signer.ts";
+import { RepoRegistry } from "../registry/registry.ts";
+import { Repo } from "../store/repo.ts";
+import { Bot, type BotReply } from "./bot.ts";
+
+interface Room {
+  registry: RepoRegistry;
+  roomKey: string;
+  join(username: string): Promise<Repo>;
+}
+
+/** A registry holding a room and its members' repos, all in one process. */
+async function room(): Promise<Room> {
+  const signers = new Map<string, Signer>();
+  const registry = new RepoRegistry({
+    create: (key) => new Repo({ key }),
+  });
+  const join = async (username: string): Promise<Repo> => {
+    const signer = signers.get(username) ?? new Signer(username, "pw", 1);
+    signers.set(username, signer);
+    const { publicKey } = await signer.keysFor("chat");
+    const key = Array.from(publicKey, (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const repo = await registry.open(key);
+    await repo.attachSigner(signer, "chat");
+    if (repo.get() === undefined) repo.set({ name: username, messages: [] });
+    await repo.whenSigned();
+    const roomRepo = registry.get(roomKey);
+    if (roomRepo && username !== "room") {
+      roomRepo.push("members", key);
+      await roomRepo.whenSigned();
+    }
+    return repo;
+  };
+  let roomKey = "";
+  const roomRepo = await join("room");
+  roomKey = roomRepo.key!;
+  roomRepo.set({ members: [] });
+  await roomRepo.whenSigned();
+  return { registry, roomKey, join };
+}
+
+async function settle(bots: Bot[]): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    for (const bot of bots) await bot.idle();
+  }
+}
+
+const answers = (repo: Repo) =>
+  ((repo.get("messages") ?? []) as { text: string; re?: unknown }[]).filter((
+    m,
+  ) => m.re);
+
+Deno.test("Bot answers each question once, never its own messages", async () => {
+  const r = await room();
+  const human = await r.join("human");
+  const botRepo = await r.join("timebot");
+  const reply: BotReply = (m) => m.text === "/time" ? "it is noon" : undefined;
+  const bot = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    reply,
+    since: 0,
+  });
+  await bot.start();
+  human.push("messages", { text: "/time", at: Date.now() });
+  human.push("messages", { text: "hello", at: Date.now() + 1 });
+  await settle([bot]);
+  assert.equal(answers(botRepo).length, 1);
+  assert.deepEqual(answers(botRepo)[0].re, {
+    key: human.key,
+    at: human.get("messages", 0, "at"),
+  });
+  // A restarted bot does not answer again.
+  await bot.stop();
+  const again = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    reply,
+    since: 0,
+  });
+  await again.start();
+  await settle([again]);
+  assert.equal(answers(botRepo).length, 1);
+  await again.stop();
+});
+
+Deno.test("Two bots answering each other's keywords stop after one round", async () => {
+  const r = await room();
+  const human = await r.join("human");
+  const a = await r.join("bot-a");
+  const b = await r.join("bot-b");
+  const botA = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: a,
+    since: 0,
+    reply: (m) => m.text.includes("ping") ? "pong from a" : undefined,
+  });
+  const botB = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: b,
+    since: 0,
+    reply: (m) => m.text.includes("pong") ? "ping from b" : undefined,
+  });
+  await botA.start();
+  await botB.start();
+  human.push("messages", { text: "ping", at: Date.now() });
+  await settle([botA, botB]);
+  assert.equal(answers(a).length, 1, "a answers the human");
+  assert.equal(answers(b).length, 1, "b answers a once");
+  assert.equal(
+    (a.get("messages") as unknown[]).length,
+    1,
+    "a ignores b's answer to a",
+  );
+  await botA.stop();
+  await botB.stop();
+});
+
+Deno.test("A burst of 20 questions yields 20 answers, each its own commit, no fork", async () => {
+  const r = await room();
+  const human = await r.join("human");
+  const botRepo = await r.join("echo");
+  const bot = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    since: 0,
+    reply: async (m) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return "echo " + m.text;
+    },
+  });
+  await bot.start();
+  const commitsBefore = botRepo.history().length;
+  for (let i = 0; i < 20; i++) {
+    human.push("messages", { text: `q${i}`, at: 1000 + i });
+  }
+  await settle([bot]);
+  await bot.idle();
+  const texts = answers(botRepo).map((m) => m.text);
+  assert.deepEqual(texts, Array.from({ length: 20 }, (_, i) => `echo q${i}`));
+  assert.equal(botRepo.history().length - commitsBefore, 20);
+  assert.equal(botRepo.signedLength, botRepo.byteLength);
+  await bot.stop();
+});

@@ -275,6 +275,14 @@ export class Repo extends Streamo {
     await this.whenSigned();
   }
 
+  /**
+   * Stops signing (sign-out): commits made afterwards stay unsigned until a
+   * signer is attached again. Forgets the derived keys.
+   */
+  detachSigner(): void {
+    this.#signer = undefined;
+  }
+
   /** Resolves once every commit made so far is signed. */
   async whenSigned(): Promise<void> {
     while (this.#signing) await this.#signing;

@@ -189,3 +189,21 @@ Deno.test("Repo.rebaseOnto() adopts the accepted history and re-commits our mess
   assert.deepEqual(laptop.slice(), phone.slice());
   assert.equal(laptop.history().length, phone.history().length);
 });
+
+Deno.test("Repo.detachSigner() stops signing until a signer is attached again", async () => {
+  const repo = new Repo({ now: () => 1 });
+  await repo.attachSigner(alice, "chat");
+  repo.set({ n: 1 });
+  await repo.whenSigned();
+  repo.detachSigner();
+  assert.equal(repo.canSign, false);
+  repo.set("n", 2);
+  await repo.whenSigned();
+  assert.ok(repo.signedLength < repo.byteLength, "not signed after detach");
+  await repo.attachSigner(alice, "chat");
+  assert.equal(
+    repo.signedLength,
+    repo.byteLength,
+    "signed once attached again",
+  );
+});

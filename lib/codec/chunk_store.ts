@@ -44,12 +44,20 @@ export function virtualCode(address: number): Uint8Array {
   return code;
 }
 
+/** FNV-1a over `buf[start, end)`, finished with a murmur3 mix, as an int32. */
 function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  // FNV-1a, 32 bits.
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  return h >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h | 0;
 }
+
+// The content index is an open-addressing table of (address + 1, hash)
+// pairs, so that probing compares hashes and touches the stream's bytes only
+// for a likely match; it is kept at most MAX_LOAD full.
+const MAX_LOAD = 0.7;
 
 /**
  * An append-only byte stream of chunks. A chunk is one code; its address is
@@ -108,24 +116,35 @@ export class ChunkStore {
 
   /** Index lookup of a code known to be well-formed. @internal */
   lookup(code: Uint8Array): number | undefined {
+    return this.lookupRange(code, 0, code.length);
+  }
+
+  /**
+   * Index lookup of the well-formed code `buf[from, to)`, so that callers
+   * building codes in a scratch buffer need not copy them out. @internal
+   */
+  lookupRange(buf: Uint8Array, from: number, to: number): number | undefined {
     const index = this.#index ?? this.#buildIndex();
-    const mask = index.length - 1;
-    const n = code.length;
+    const mask = index.length - 2;
+    const n = to - from;
     const bytes = this.#bytes;
-    let slot = hashBytes(code, 0, n) & mask;
+    const hash = hashBytes(buf, from, to);
+    let slot = (hash << 1) & mask;
     for (;;) {
       const entry = index[slot];
       if (entry === EMPTY_SLOT) return undefined;
-      const address = entry - 1;
-      const start = address - n + 1;
-      if (start >= 0 && bytes[address] === code[n - 1]) {
+      if (index[slot + 1] === hash) {
+        const address = entry - 1;
+        const start = address - n + 1;
         let i = 0;
-        while (i < n && bytes[start + i] === code[i]) i++;
-        if (i === n && (start === 0 || this.isChunkEnd(start - 1))) {
-          return address;
+        if (start >= 0) {
+          while (i < n && bytes[start + i] === buf[from + i]) i++;
         }
+        // The chunk ending here is exactly this code: parsing its width from
+        // the footer reads the same n bytes that make `buf`'s code n wide.
+        if (i === n) return address;
       }
-      slot = (slot + 1) & mask;
+      slot = (slot + 2) & mask;
     }
   }
 
@@ -136,7 +155,7 @@ export class ChunkStore {
    */
   append(code: Uint8Array): number {
     this.#check(code);
-    return this.lookup(code) ?? this.#push(code);
+    return this.lookup(code) ?? this.#push(code, 0, code.length);
   }
 
   /**
@@ -145,7 +164,7 @@ export class ChunkStore {
    */
   appendChunk(code: Uint8Array): number {
     this.#check(code);
-    return this.#push(code);
+    return this.#push(code, 0, code.length);
   }
 
   /**
@@ -212,7 +231,12 @@ export class ChunkStore {
 
   /** Appends a code the encoder built and knows to be absent. @internal */
   appendNew(code: Uint8Array): number {
-    return this.#push(code);
+    return this.#push(code, 0, code.length);
+  }
+
+  /** Like `appendNew` for the code `buf[from, to)`. @internal */
+  appendNewRange(buf: Uint8Array, from: number, to: number): number {
+    return this.#push(buf, from, to);
   }
 
   /**
@@ -362,12 +386,13 @@ export class ChunkStore {
     }
   }
 
-  #push(code: Uint8Array): number {
-    const n = code.length;
+  #push(code: Uint8Array, from: number, to: number): number {
+    const n = to - from;
     const start = this.#length;
     const end = start + n;
     if (end > this.#bytes.length) this.#grow(end);
-    this.#bytes.set(code, start);
+    const bytes = this.#bytes;
+    for (let i = 0; i < n; i++) bytes[start + i] = code[from + i];
     this.#length = end;
     const address = end - 1;
     this.#ends[address >> 3] |= 1 << (address & 7);
@@ -389,51 +414,59 @@ export class ChunkStore {
 
   #insert(address: number, start: number, n: number): void {
     let index = this.#index!;
-    if ((this.#indexed + 1) * 4 > index.length * 3) {
+    if ((this.#indexed + 1) * 2 > index.length * MAX_LOAD) {
       index = this.#rehash(index.length * 2);
     }
-    const mask = index.length - 1;
+    const mask = index.length - 2;
     const bytes = this.#bytes;
-    let slot = hashBytes(bytes, start, start + n) & mask;
+    const hash = hashBytes(bytes, start, start + n);
+    let slot = (hash << 1) & mask;
     for (;;) {
       const entry = index[slot];
       if (entry === EMPTY_SLOT) break;
       // Keep the first address of a duplicate chunk.
-      const other = entry - 1;
-      if (bytes[other] === bytes[address] && other - n + 1 >= 0) {
+      if (index[slot + 1] === hash) {
+        const otherStart = entry - 1 - n + 1;
         let i = 0;
-        const otherStart = other - n + 1;
-        while (i < n && bytes[otherStart + i] === bytes[start + i]) i++;
+        if (otherStart >= 0) {
+          while (i < n && bytes[otherStart + i] === bytes[start + i]) i++;
+        }
         if (
           i === n && (otherStart === 0 || this.isChunkEnd(otherStart - 1))
         ) return;
       }
-      slot = (slot + 1) & mask;
+      slot = (slot + 2) & mask;
     }
     index[slot] = address + 1;
+    index[slot + 1] = hash;
     this.#indexed++;
   }
 
-  #rehash(size: number): Int32Array {
+  /** A table of `length` int32s (two per slot) holding the current entries. */
+  #rehash(length: number): Int32Array {
     const old = this.#index;
-    this.#index = new Int32Array(size);
-    this.#indexed = 0;
+    const index = new Int32Array(length);
+    const mask = length - 2;
     if (old) {
-      const bytes = this.#bytes;
-      for (const entry of old) {
+      // Entries are distinct already: place them without comparing bytes.
+      for (let i = 0; i < old.length; i += 2) {
+        const entry = old[i];
         if (entry === EMPTY_SLOT) continue;
-        const address = entry - 1;
-        const width = codeWidth(bytes, address);
-        this.#insert(address, address - width + 1, width);
+        const hash = old[i + 1];
+        let slot = (hash << 1) & mask;
+        while (index[slot] !== EMPTY_SLOT) slot = (slot + 2) & mask;
+        index[slot] = entry;
+        index[slot + 1] = hash;
       }
     }
-    return this.#index;
+    this.#index = index;
+    return index;
   }
 
   #buildIndex(): Int32Array {
-    let size = 16;
-    while (size * 3 < this.#chunkCount * 4 + 4) size *= 2;
-    this.#index = new Int32Array(size);
+    let length = 32;
+    while (length * MAX_LOAD < (this.#chunkCount + 1) * 2) length *= 2;
+    this.#index = new Int32Array(length);
     this.#indexed = 0;
     let start = 0;
     for (let address = 0; address < this.#length; address++) {

@@ -11,9 +11,10 @@ import {
   type ReadonlySignal,
   signal,
 } from "@preact/signals-core";
-import { ChunkStore } from "../codec/chunk_store.ts";
+import { ChunkStore, virtualAddress } from "../codec/chunk_store.ts";
 import {
   arrayLength,
+  checkRef,
   childRef,
   decodeCode,
   decodeRef,
@@ -31,7 +32,7 @@ import {
   SIGNATURE,
   VARIABLE,
 } from "../codec/footers.ts";
-import { codeOfRef, storeCode, withChild } from "../codec/refs.ts";
+import { storeCode, withChild } from "../codec/refs.ts";
 import { materializeChanges } from "./materialize.ts";
 
 /** A key in a path: an object key, or an array index. */
@@ -262,7 +263,9 @@ export class Streamo {
    */
   decode(addressOrCode: number | Uint8Array): unknown {
     if (typeof addressOrCode === "number") {
-      if (addressOrCode >= 0) this.chunks.resolve(addressOrCode);
+      if (addressOrCode >= 0 && !this.chunks.isChunkEnd(addressOrCode)) {
+        this.chunks.resolve(addressOrCode); // throws, saying why
+      }
       return decodeRef(this.chunks, addressOrCode);
     }
     return decodeCode(this.chunks, addressOrCode);
@@ -407,8 +410,7 @@ export class Streamo {
 
   /** Throws a `RangeError` unless `ref` names a code in this store. @internal */
   protected checkRef(ref: number): void {
-    if (ref >= 0 && !this.chunks.isChunkEnd(ref)) this.chunks.resolve(ref);
-    codeOfRef(this.chunks, ref);
+    checkRef(this.chunks, ref);
   }
 
   /**
@@ -537,6 +539,17 @@ export class Streamo {
           } is not an object or array`,
         );
       }
+      // Checked here, before anything is appended.
+      if (
+        node !== undefined && isArrayFooter(footerOf(this.chunks, node)) &&
+        !isIndexKey(path[i])
+      ) {
+        throw new TypeError(
+          `Cannot set ${formatPath(path)}: ${
+            formatPath(path.slice(0, i))
+          } is an array and ${JSON.stringify(path[i])} is not an index`,
+        );
+      }
       if (i === path.length - 1) break;
       node = node === undefined
         ? undefined
@@ -587,14 +600,25 @@ export class Streamo {
       if (ref === undefined) return "u";
       ref = unboxRef(this.chunks, ref);
       const f = footerOf(this.chunks, ref);
-      if (!isContainerFooter(f)) return `p${i}:${ref}`;
+      if (!isContainerFooter(f)) return `p${i}:${this.#canonical(ref)}`;
       if (path[i] === "length" && isArrayFooter(f)) {
         const n = arrayLength(this.chunks, ref);
         return i === path.length - 1 ? `l${n}` : "u";
       }
       ref = childRef(this.chunks, ref, path[i]);
     }
-    return ref === undefined ? "u" : `r${ref}`;
+    return ref === undefined ? "u" : `r${this.#canonical(ref)}`;
+  }
+
+  /**
+   * The same ref for equal short codes whether they are stored or inline: a
+   * path update stores small leaves as chunks, and rebuilt siblings then
+   * name them by address; readers of an unchanged path must not re-run.
+   */
+  #canonical(ref: number): number {
+    if (ref < 0 || !this.chunks.isChunkEnd(ref)) return ref;
+    const code = this.chunks.resolve(ref);
+    return code.length <= 4 ? virtualAddress(code) : ref;
   }
 
   #read(token: string, path: PathKey[]): unknown {
@@ -617,6 +641,11 @@ export class Streamo {
         return undefined;
     }
   }
+}
+
+function isIndexKey(key: PathKey): boolean {
+  const n = typeof key === "number" ? key : Number(key);
+  return Number.isInteger(n) && n >= 0 && String(n) === String(key);
 }
 
 function formatPath(path: PathKey[]): string {

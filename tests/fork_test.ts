@@ -103,6 +103,7 @@ async function converged(server: TestServer, devices: Device[]): Promise<void> {
         sameBytes(d.repo, server.registry.get(key))
       ),
     "devices and relay to converge",
+    20_000,
   );
 }
 

@@ -632,8 +632,7 @@ export class Streamo {
         const consumed = Number(token.slice(1, colon));
         let value = decodeRef(this.chunks, Number(token.slice(colon + 1)));
         for (const key of path.slice(consumed)) {
-          if (value === null || value === undefined) return undefined;
-          value = (value as Record<PathKey, unknown>)[key];
+          value = scalarPart(value, key);
         }
         return value;
       }
@@ -650,4 +649,21 @@ function isIndexKey(key: PathKey): boolean {
 
 function formatPath(path: PathKey[]): string {
   return path.length === 0 ? "the value" : path.map((k) => String(k)).join(".");
+}
+
+/**
+ * What `key` reads of a scalar: a string's or byte array's `length` or
+ * item; nothing else (no inherited properties such as `toFixed`).
+ */
+function scalarPart(value: unknown, key: PathKey): unknown {
+  if (typeof value === "string" || value instanceof Uint8Array) {
+    if (key === "length") return value.length;
+    const index = typeof key === "number" ? key : Number(key);
+    if (
+      Number.isInteger(index) && index >= 0 && String(index) === String(key)
+    ) {
+      return value[index];
+    }
+  }
+  return undefined;
 }

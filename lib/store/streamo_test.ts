@@ -439,3 +439,14 @@ Deno.test("property: a watcher re-runs when the value at its path changes, never
     { numRuns: 300 },
   );
 });
+
+Deno.test("get() past a scalar reads only a string's or bytes' length and items", () => {
+  const s = new Streamo();
+  s.set({ name: "alice", n: 5, bytes: new Uint8Array([1, 2, 3, 4, 5, 6]) });
+  assert.equal(s.get("name", "length"), 5);
+  assert.equal(s.get("name", 0), "a");
+  assert.equal(s.get("bytes", "length"), 6);
+  assert.equal(s.get("bytes", 5), 6);
+  assert.equal(s.get("n", "toFixed"), undefined);
+  assert.equal(s.get("name", "toUpperCase"), undefined);
+});

@@ -45,3 +45,10 @@ export {
   useFastestBackend,
 } from "./secp256k1.ts";
 export { nobleBackend } from "./secp256k1_noble.ts";
+export {
+  resetSha256,
+  setSha256,
+  type Sha256,
+  sha256,
+  sha256Name,
+} from "./sha256.ts";

@@ -16,6 +16,7 @@
 
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { nobleBackend } from "./secp256k1_noble.ts";
+import { setSha256 } from "./sha256.ts";
 
 /**
  * One implementation of secp256k1 ECDSA. All methods are synchronous so that
@@ -143,6 +144,15 @@ export function selfTestBackend(backend: Secp256k1Backend): void {
  */
 export async function useFastestBackend(): Promise<BackendChoice> {
   const failures: BackendFailure[] = [];
+  try {
+    const { nativeSha256 } = await import("./sha256_native.node.ts");
+    setSha256("node:crypto", nativeSha256);
+  } catch (error) {
+    failures.push({
+      name: "node:crypto sha256",
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
   const candidates: [string, () => Promise<Secp256k1Backend>][] = [
     [
       "secp256k1-native",

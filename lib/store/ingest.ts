@@ -7,7 +7,7 @@
  * @module
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256 } from "../identity/sha256.ts";
 import { DUPLE, SIGNATURE } from "../codec/footers.ts";
 import { FrameParser } from "../codec/frames.ts";
 import { hexToBytes } from "../codec/hex.ts";
@@ -237,7 +237,9 @@ export class Ingest {
       arena.set(this.#arena.subarray(0, used));
       this.#arena = arena;
     }
-    this.#arena.set(buf.subarray(start, end), used);
+    // Chunks are tiny: a loop beats making a subarray view for `set`.
+    const arena = this.#arena;
+    for (let i = 0; i < n; i++) arena[used + i] = buf[start + i];
     this.#pendingBytes = used + n;
     this.#ends.push(used + n);
     this.#cursor += n;

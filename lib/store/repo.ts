@@ -5,7 +5,7 @@
  * @module
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256 } from "../identity/sha256.ts";
 import { arrayLength } from "../codec/decode.ts";
 import { encodeValue } from "../codec/encode.ts";
 import { bytesToHex } from "../codec/hex.ts";

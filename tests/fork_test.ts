@@ -261,3 +261,66 @@ Deno.test("Random offline appends and reconnects across 2–4 devices always con
     { numRuns: 25 },
   );
 });
+
+Deno.test("A device's offline commits survive a reload, rebase, and the rebased history is what it reloads", async () => {
+  const { FileStorage } = await import("../lib/storage/file_storage.deno.ts");
+  const server = startServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const [a, b] = await identity(server, 2);
+    // The phone keeps its repo on disk from here on.
+    const signer = new Signer("alice", "pw", 1);
+    const key = b.repo.key!;
+    const openPhone = async () => {
+      const storage = new FileStorage(dir, { durability: "always" });
+      const repo = new Repo({ key, now: () => clock++ });
+      const registry = new RepoRegistry({
+        storage,
+        create: (k) => k === key ? repo : new Repo({ key: k }),
+      });
+      await registry.open(key);
+      await repo.attachSigner(signer, "chat");
+      return { storage, repo, registry };
+    };
+    let phone = await openPhone();
+    phone.repo.appendRange(b.repo.chunksBetween(phone.repo.byteLength));
+    await b.offline();
+    await a.offline();
+    await a.say("laptop while apart");
+    phone.repo.push("messages", { text: "phone while apart", at: clock++ });
+    await phone.repo.whenSigned();
+    await phone.registry.close();
+    await phone.storage.close();
+    // Reload before reconnecting: the unsynced commit comes back from disk.
+    phone = await openPhone();
+    assert.ok(texts(phone.repo).includes("phone while apart"));
+    await a.online(server);
+    await converged(server, [a]);
+    const rebases: RebaseResult[] = [];
+    const session = registrySync(phone.registry, {
+      url: server.url,
+      reconnect: false,
+      onRebase: (_k, result) => result && rebases.push(result),
+    });
+    await session.ready;
+    await waitFor(
+      () =>
+        sameBytes(phone.repo, server.registry.get(key)) && rebases.length === 1,
+      "the phone to rebase and upload",
+      20_000,
+    );
+    await session.close();
+    await phone.registry.close();
+    await phone.storage.close();
+    // What it reloads is the rebased history, byte for byte.
+    phone = await openPhone();
+    assert.ok(sameBytes(phone.repo, server.registry.get(key)));
+    assertAll(phone.repo, ["laptop while apart", "phone while apart"]);
+    await phone.registry.close();
+    await phone.storage.close();
+    await a.offline();
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -12,7 +12,7 @@ import { checkRepoKey } from "./key.ts";
 /** Where a storage error happened. */
 export interface RegistryErrorContext {
   /** The storage operation that failed. */
-  operation: "load" | "append" | "flush" | "keys";
+  operation: "load" | "append" | "replace" | "flush" | "keys";
   /** The repo it concerned, when there is one. */
   key?: string;
 }
@@ -276,7 +276,27 @@ export class RepoRegistry implements Iterable<[string, Repo]> {
           );
         });
     };
-    state.stop = repo.onVerified(onRange);
+    // A rebase replaced the tail after `offset` (see `Repo.rebaseOnto`).
+    const onRewrite = ({ offset, chunks }: VerifiedRange) => {
+      if (state.failed) return;
+      state.chain = state.chain.then(() => storage.replace(key, offset, chunks))
+        .catch((error) => {
+          if (state.failed) return;
+          state.failed = true;
+          this.#report(
+            this.#wrap(error, { operation: "replace", key }, [
+              `persisting stops for this repo; the rebased bytes from ${offset} on are in memory only`,
+            ]),
+            { operation: "replace", key },
+          );
+        });
+    };
+    const stopVerified = repo.onVerified(onRange);
+    const stopRewrite = repo.onRewrite(onRewrite);
+    state.stop = () => {
+      stopVerified();
+      stopRewrite();
+    };
     this.#persisted.set(key, state);
   }
 

@@ -4,8 +4,10 @@
  * `[u32 little-endian length][chunk]` — the reference's archive layout, so a
  * reference node can load our files and we load theirs.
  *
- * **Appends only.** Valid data is never rewritten or truncated. The one
- * exception is a torn tail found on load (see {@linkcode FileStorage.load}).
+ * **Appends only.** Valid data is never rewritten or truncated, with two
+ * exceptions: a torn tail found on load (see {@linkcode FileStorage.load}),
+ * and a tail replaced by a rebase ({@linkcode FileStorage.replace}), which
+ * writes a whole new archive next to the old one and renames it over it.
  *
  * **Durability policy.** Every `append` is one `write` of the whole range's
  * frames, at the end of the file.
@@ -18,7 +20,8 @@
  * - `durability: "always"`: `append` resolves only after `syncData()` (and,
  *   for a new file, an fsync of the directory): acknowledged means on disk.
  * Either way a crash can only leave a torn tail, which the next load cuts
- * back to the last complete signed range.
+ * back to the last complete signed range. `replace` always resolves after
+ * fsync, in both modes.
  *
  * One driver instance per directory: two processes appending to the same
  * archive would interleave their frames.
@@ -31,6 +34,11 @@ import { type ArchiveScan, parseArchive } from "./archive.ts";
 import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { type RecoveryEvent, StorageError } from "./errors.ts";
 import { checkRepoKey, shortKey } from "./keys.ts";
+import {
+  beyondStored,
+  checkReplacement,
+  replaceOffsetError,
+} from "./replace.ts";
 import type { StorageDriver } from "./types.ts";
 
 /** Default fsync interval of `durability: "interval"`, in ms. */
@@ -205,10 +213,10 @@ export class FileStorage implements StorageDriver {
   async load(key: string): Promise<Uint8Array[]> {
     checkRepoKey(key, "load");
     const state = this.#state(key);
-    return await this.#serial(
-      state,
-      async () => (await this.#scan(state)).chunks,
-    );
+    return await this.#serial(state, async () => {
+      if (!state.known) await this.#removeTemp(state);
+      return (await this.#scan(state)).chunks;
+    });
   }
 
   /**
@@ -229,6 +237,48 @@ export class FileStorage implements StorageDriver {
       const frames = checkRange(key, offset, chunks);
       const state = this.#state(key);
       return this.#serial(state, () => this.#append(state, offset, frames));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Replaces everything stored for `key` from stream offset `offset` on
+   * with `chunks` (a verified range ending with a SIGNATURE chunk, or `[]`
+   * to truncate): the tail a rebase rewrote (see `StorageDriver.replace`).
+   * `offset` must be 0 or the end of a stored SIGNATURE chunk, at most the
+   * stored length.
+   *
+   * How: the archive is read and checked (a torn tail is cut back first,
+   * as on load), the new archive — the kept prefix's frames, byte for
+   * byte, then the new chunks' frames — is written to `<key>.bin.tmp` in
+   * the same directory and fsynced, renamed over `<key>.bin`, and the
+   * directory is fsynced. Resolves after that, in both durability modes.
+   * Runs in call order with the key's appends; the open append handle of
+   * the old archive is closed, and the next append opens the new one.
+   *
+   * **Crash semantics.** The rename is the commit point: a crash before it
+   * leaves the old archive untouched (plus a stale `<key>.bin.tmp`, which
+   * the next load of the key removes); after it, the new archive is in
+   * place. A power loss between the rename and the directory fsync can
+   * leave either name, and both files are complete (the new one was
+   * fsynced before the rename). A load never sees a mix.
+   *
+   * Throws a `TypeError` for a bad key or chunk type, a `RangeError` for
+   * an offset beyond the stored length, inside a chunk or not right after
+   * a SIGNATURE chunk, or a range not ending with one, a `SyntaxError` for
+   * a malformed chunk (the archive is unchanged in all these cases), and a
+   * {@linkcode StorageError} when the archive is damaged, an earlier write
+   * or fsync of it failed, or writing the new archive failed (the old one
+   * is then still in place).
+   */
+  replace(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
+    try {
+      checkRepoKey(key, "replace a stored stream");
+      const streamBytes = checkReplacement(key, offset, chunks);
+      const frames = { bytes: encodeFrames(chunks), streamBytes };
+      const state = this.#state(key);
+      return this.#serial(state, () => this.#replace(state, offset, frames));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -377,16 +427,29 @@ export class FileStorage implements StorageDriver {
 
   /** Reads and parses the archive (an empty scan when there is no file). */
   async #read(state: FileState): Promise<ArchiveScan> {
+    return (await this.#readBytes(state)).scan;
+  }
+
+  /** The archive's bytes and their scan (`scan.chunks` are views into them). */
+  async #readBytes(
+    state: FileState,
+  ): Promise<{ bytes: Uint8Array; scan: ArchiveScan }> {
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(state.path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
-        return { chunks: [], validBytes: 0, streamBytes: 0 };
+        return {
+          bytes: new Uint8Array(0),
+          scan: { chunks: [], validBytes: 0, streamBytes: 0 },
+        };
       }
       throw error;
     }
-    return parseArchive(bytes, { source: state.path, key: state.key });
+    return {
+      bytes,
+      scan: parseArchive(bytes, { source: state.path, key: state.key }),
+    };
   }
 
   /** Reads the archive, cuts a torn tail, and records its lengths. */
@@ -432,19 +495,24 @@ export class FileStorage implements StorageDriver {
     });
   }
 
-  async #append(
-    state: FileState,
-    offset: number,
-    frames: { bytes: Uint8Array; streamBytes: number },
-  ): Promise<void> {
+  /** Throws when an earlier write or fsync of the key's archive failed. */
+  #checkFailure(state: FileState, what: string): void {
     if (state.failure) {
       throw new StorageError(
-        `Cannot append to ${state.path}: an earlier write or fsync of it failed (${
+        `Cannot ${what} ${state.path}: an earlier write or fsync of it failed (${
           describe(state.failure)
         }); its state on disk is unknown. Close the storage and load the repo again`,
         { key: state.key, source: state.path, cause: state.failure },
       );
     }
+  }
+
+  async #append(
+    state: FileState,
+    offset: number,
+    frames: { bytes: Uint8Array; streamBytes: number },
+  ): Promise<void> {
+    this.#checkFailure(state, "append to");
     if (!state.known) await this.#scan(state);
     if (offset !== state.streamLength) {
       throw new RangeError(
@@ -479,6 +547,121 @@ export class FileStorage implements StorageDriver {
     state.dirty = true;
     if (this.#always) await this.#sync(state);
     else this.#scheduleSync();
+  }
+
+  async #replace(
+    state: FileState,
+    offset: number,
+    frames: { bytes: Uint8Array; streamBytes: number },
+  ): Promise<void> {
+    this.#checkFailure(state, "replace the tail of");
+    if (!state.known) await this.#removeTemp(state);
+    const { bytes, scan } = await this.#readBytes(state);
+    if (scan.error) {
+      state.known = false;
+      throw scan.error;
+    }
+    await this.#settle(state, scan); // a torn tail is cut as on load
+    const key = state.key;
+    if (offset > scan.streamBytes) {
+      throw replaceOffsetError(key, offset, beyondStored(scan.streamBytes));
+    }
+    // Where the kept prefix ends in the archive: after the frame of the
+    // chunk that ends at `offset`.
+    let stream = 0;
+    let kept = 0;
+    let last: Uint8Array | undefined;
+    for (const chunk of scan.chunks) {
+      if (stream >= offset) break;
+      stream += chunk.length;
+      kept += 4 + chunk.length;
+      last = chunk;
+    }
+    if (stream !== offset) {
+      throw replaceOffsetError(
+        key,
+        offset,
+        "it is inside a chunk, not a chunk boundary",
+      );
+    }
+    if (last !== undefined && !isSignatureChunk(last)) {
+      throw replaceOffsetError(
+        key,
+        offset,
+        "the chunk before it is not a SIGNATURE chunk, so the bytes kept would not end on a verified range",
+      );
+    }
+    if (offset === scan.streamBytes && frames.streamBytes === 0) return;
+
+    const next = new Uint8Array(kept + frames.bytes.length);
+    next.set(bytes.subarray(0, kept));
+    next.set(frames.bytes, kept);
+    await this.#ensureDir();
+    const temp = this.#tempPath(state);
+    try {
+      const file = await Deno.open(temp, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+      try {
+        let written = 0;
+        while (written < next.length) {
+          written += await file.write(next.subarray(written));
+        }
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(temp, state.path); // the commit point
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw new StorageError(
+        `Cannot replace the tail of ${state.path} from stream offset ${offset}: writing the new archive (${next.length} bytes) to ${temp} failed (${
+          describe(error)
+        }); the old archive is unchanged`,
+        { key, source: state.path, cause: error },
+      );
+    }
+    // The old archive's handle points at the replaced file: drop it.
+    if (state.file) {
+      try {
+        state.file.close();
+      } catch {
+        // closing a replaced file cannot lose data we keep
+      }
+      state.file = undefined;
+    }
+    this.#open.delete(key);
+    state.dirty = false;
+    state.newFile = false;
+    state.known = true;
+    state.streamLength = offset + frames.streamBytes;
+    state.fileSize = next.length;
+    try {
+      await this.#syncDir();
+    } catch (error) {
+      state.failure = error as Error;
+      throw new StorageError(
+        `Cannot make the replaced archive ${state.path} durable: the new archive is in place, but fsync of ${this.dir} failed (${
+          describe(error)
+        })`,
+        { key, source: state.path, cause: error },
+      );
+    }
+  }
+
+  #tempPath(state: FileState): string {
+    return `${state.path}.tmp`;
+  }
+
+  /**
+   * Removes what a `replace` interrupted by a crash left (never the
+   * archive). Best effort: a leftover is harmless, the next `replace`
+   * overwrites it.
+   */
+  async #removeTemp(state: FileState): Promise<void> {
+    await Deno.remove(this.#tempPath(state)).catch(() => {});
   }
 
   /** The key's archive, open for appending (created if missing). */

@@ -9,6 +9,7 @@ import { loadInto, type RecoveryEvent, StorageError } from "./mod.ts";
 import {
   chatValue,
   concat,
+  continueRanges,
   KEY_A,
   KEY_B,
   KEY_C,
@@ -440,4 +441,208 @@ Deno.test("file storage: options are checked", () => {
   );
   assert.throws(() => new FileStorage("x", { syncInterval: -1 }), RangeError);
   assert.throws(() => new FileStorage("x", { maxOpenFiles: 0 }), RangeError);
+});
+
+Deno.test("file storage: replace swaps the tail after a signed range; the archive reloads byte-identical and appends continue at the new length", async () => {
+  await withDir(async (dir) => {
+    const ranges = buildRanges(6);
+    const path = `${dir}/${KEY_A}.bin`;
+    const storage = new FileStorage(dir);
+    await appendAll(storage, KEY_A, ranges);
+    const kept = allChunks(ranges.slice(0, 3));
+    const theirs = continueRanges(kept, 4, 42);
+    await storage.replace(KEY_A, ranges[3].offset, allChunks(theirs));
+    const expected = [...kept, ...allChunks(theirs)];
+    assert.deepStrictEqual(await storage.load(KEY_A), expected);
+    assert.deepStrictEqual(await Deno.readFile(path), encodeFrames(expected));
+    assert.equal(await Deno.stat(`${path}.tmp`).catch(() => null), null);
+
+    // Appends continue where the replacement ends (with the same driver,
+    // whose append handle pointed at the replaced file).
+    const more = continueRanges(expected, 1, 43)[0];
+    assert.equal(more.offset, concat(expected).length);
+    await storage.append(KEY_A, more.offset, more.chunks);
+    await assert.rejects(
+      () => storage.append(KEY_A, ranges[5].offset, ranges[5].chunks),
+      /bytes are stored/,
+    );
+    await storage.close();
+    const again = new FileStorage(dir);
+    assert.deepStrictEqual(await again.load(KEY_A), [
+      ...expected,
+      ...more.chunks,
+    ]);
+    const copy = new Streamo();
+    assert.equal(
+      loadInto(copy, await again.load(KEY_A)).byteLength,
+      more.offset + concat(more.chunks).length,
+    );
+    await again.close();
+  });
+});
+
+Deno.test("file storage: replace with an empty range truncates to the offset; at 0 the archive is empty and its key is not listed", async () => {
+  await withDir(async (dir) => {
+    const ranges = buildRanges(5);
+    const storage = new FileStorage(dir, { durability: "always" });
+    await appendAll(storage, KEY_A, ranges);
+    await storage.replace(KEY_A, ranges[2].offset, []);
+    assert.deepStrictEqual(
+      await storage.load(KEY_A),
+      allChunks(ranges.slice(0, 2)),
+    );
+    // Truncating at the stored length changes nothing.
+    await storage.replace(KEY_A, ranges[2].offset, []);
+    await storage.append(KEY_A, ranges[2].offset, ranges[2].chunks);
+    assert.deepStrictEqual(
+      await storage.load(KEY_A),
+      allChunks(ranges.slice(0, 3)),
+    );
+    await storage.replace(KEY_A, 0, []);
+    assert.deepStrictEqual(await storage.load(KEY_A), []);
+    assert.deepStrictEqual(await storage.keys(), []);
+    // A replace at 0 of an empty or missing archive writes it whole.
+    await storage.replace(KEY_A, 0, allChunks(ranges.slice(0, 2)));
+    await storage.replace(KEY_B, 0, ranges[0].chunks);
+    await storage.close();
+    const again = new FileStorage(dir);
+    assert.deepStrictEqual(
+      await again.load(KEY_A),
+      allChunks(ranges.slice(0, 2)),
+    );
+    assert.deepStrictEqual(await again.load(KEY_B), ranges[0].chunks);
+    await again.close();
+  });
+});
+
+Deno.test("file storage: replace offsets beyond the stored length, inside a chunk or not after a SIGNATURE are RangeErrors naming the reason, and the file is unchanged", async () => {
+  await withDir(async (dir) => {
+    const ranges = buildRanges(4);
+    const path = `${dir}/${KEY_A}.bin`;
+    const storage = new FileStorage(dir);
+    await appendAll(storage, KEY_A, ranges);
+    await storage.flush();
+    const before = await Deno.readFile(path);
+    const stored = concat(allChunks(ranges)).length;
+    const replacement = continueRanges([], 1, 5)[0].chunks;
+    const cases: [number, RegExp][] = [
+      [stored + 69, new RegExp(`only ${stored} bytes are stored`)],
+      [ranges[2].offset + 1, /inside a chunk/],
+      // The end of the range's first chunk: a boundary, not a signature.
+      [ranges[2].offset + ranges[2].chunks[0].length, /not a SIGNATURE/],
+      [-1, /non-negative integer/],
+      [1.5, /non-negative integer/],
+    ];
+    for (const [offset, reason] of cases) {
+      await assert.rejects(
+        () => storage.replace(KEY_A, offset, replacement),
+        (error: Error) => {
+          assert.ok(error instanceof RangeError, String(error));
+          assert.match(error.message, reason);
+          return true;
+        },
+      );
+    }
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => storage.replace(KEY_A, 0, "nope" as any),
+      TypeError,
+    );
+    await assert.rejects(
+      () => storage.replace(KEY_A, 0, replacement.slice(0, -1)),
+      /does not end with a SIGNATURE/,
+    );
+    await assert.rejects(
+      () => storage.replace("02ab", 0, replacement),
+      TypeError,
+    );
+    assert.deepStrictEqual(await Deno.readFile(path), before);
+    assert.deepStrictEqual(await storage.load(KEY_A), allChunks(ranges));
+    await storage.close();
+  });
+});
+
+Deno.test("file storage: replaces run in call order with appends, across keys, with few open files", async () => {
+  await withDir(async (dir) => {
+    const keys = [KEY_A, KEY_B, KEY_C];
+    const storage = new FileStorage(dir, { maxOpenFiles: 1 });
+    const expected = new Map<string, Uint8Array[]>();
+    const ops: Promise<void>[] = [];
+    for (const [i, key] of keys.entries()) {
+      const ranges = buildRanges(4, i + 20);
+      const kept = allChunks(ranges.slice(0, 2));
+      const theirs = continueRanges(kept, 2, i + 30);
+      const after = continueRanges([...kept, ...allChunks(theirs)], 1, i + 40);
+      // Issued at once, not awaited: per key they run in call order.
+      for (const range of ranges) {
+        ops.push(storage.append(key, range.offset, range.chunks));
+      }
+      ops.push(storage.replace(key, ranges[2].offset, allChunks(theirs)));
+      ops.push(storage.append(key, after[0].offset, after[0].chunks));
+      expected.set(key, [...kept, ...allChunks(theirs), ...after[0].chunks]);
+    }
+    await Promise.all(ops);
+    await storage.close();
+    const again = new FileStorage(dir);
+    for (const key of keys) {
+      assert.deepStrictEqual(await again.load(key), expected.get(key));
+    }
+    await again.close();
+  });
+});
+
+Deno.test("file storage: a temp file left by a replace interrupted before its rename is never loaded, and is removed", async () => {
+  await withDir(async (dir) => {
+    const ranges = buildRanges(3);
+    const path = `${dir}/${KEY_A}.bin`;
+    const storage = new FileStorage(dir);
+    await appendAll(storage, KEY_A, ranges);
+    await storage.close();
+    // What a crash before the rename leaves: a half-written new archive.
+    const theirs = continueRanges(allChunks(ranges.slice(0, 1)), 3, 9);
+    const half = encodeFrames(allChunks(theirs));
+    await Deno.writeFile(`${path}.tmp`, half.subarray(0, half.length >> 1));
+
+    const again = new FileStorage(dir);
+    assert.deepStrictEqual(await again.keys(), [KEY_A]);
+    assert.deepStrictEqual(await again.load(KEY_A), allChunks(ranges));
+    assert.equal(await Deno.stat(`${path}.tmp`).catch(() => null), null);
+    // The replace goes through afterwards.
+    await again.replace(KEY_A, ranges[1].offset, allChunks(theirs));
+    assert.deepStrictEqual(await again.load(KEY_A), [
+      ...ranges[0].chunks,
+      ...allChunks(theirs),
+    ]);
+    await again.close();
+  });
+});
+
+Deno.test("file storage: replace cuts a torn tail first and reports it, like load", async () => {
+  await withDir(async (dir) => {
+    const ranges = buildRanges(4);
+    const path = `${dir}/${KEY_A}.bin`;
+    const storage = new FileStorage(dir);
+    await appendAll(storage, KEY_A, ranges.slice(0, 3));
+    await storage.close();
+    const torn = encodeFrames(ranges[3].chunks);
+    const file = await Deno.open(path, { append: true });
+    await file.write(torn.subarray(0, torn.length - 10));
+    file.close();
+
+    const events: RecoveryEvent[] = [];
+    const again = new FileStorage(dir, { onRecover: (e) => events.push(e) });
+    // The torn range is not stored: an offset past the signed bytes fails.
+    await assert.rejects(
+      () => again.replace(KEY_A, ranges[3].offset + 10, []),
+      /bytes are stored/,
+    );
+    assert.equal(events.length, 1);
+    const theirs = continueRanges(allChunks(ranges.slice(0, 2)), 2, 11);
+    await again.replace(KEY_A, ranges[2].offset, allChunks(theirs));
+    await again.close();
+    assert.deepStrictEqual(
+      await Deno.readFile(path),
+      encodeFrames([...allChunks(ranges.slice(0, 2)), ...allChunks(theirs)]),
+    );
+  });
 });

@@ -17,6 +17,13 @@
  * cannot interleave, and a transaction is all-or-nothing, so there is no
  * torn tail.
  *
+ * A `replace` (the tail a rebase rewrote) is one `readwrite` transaction
+ * too: it reads the stored length and the piece holding the byte before
+ * the offset, checks the offset, cuts that piece at the offset, deletes
+ * every piece from the offset on, writes the new pieces and the new length.
+ * It commits whole or not at all, so a crash leaves the old stream or the
+ * new one.
+ *
  * **Durability:** `append` resolves on the transaction's `complete` event.
  * Transactions are opened with `durability: "strict"` by default (the
  * browser flushes to disk before `complete`); pass `"relaxed"` to trade
@@ -29,6 +36,12 @@
 import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { checkRepoKey, shortKey } from "./keys.ts";
 import { packPieces, type Piece, readPieces } from "./pieces.ts";
+import {
+  beyondStored,
+  checkPieceBoundary,
+  checkReplacement,
+  replaceOffsetError,
+} from "./replace.ts";
 import type { StorageDriver } from "./types.ts";
 
 /** Default piece size in IndexedDB: 1 MiB. */
@@ -326,6 +339,97 @@ export class IdbStorage implements StorageDriver {
         end = piece.offset + piece.bytes.length;
       }
       lengths.put(end, key);
+    };
+    return finished;
+  }
+
+  /**
+   * Replaces everything stored for `key` from stream offset `offset` on
+   * with `chunks` (a verified range ending with a SIGNATURE chunk, or `[]`
+   * to truncate): the tail a rebase rewrote (see `StorageDriver.replace`).
+   * `offset` must be 0 or the end of a stored SIGNATURE chunk, at most the
+   * stored length. One `readwrite` transaction (with the driver's
+   * durability), so the stored stream is the old one or the new one, never
+   * a mix; runs in call order with the key's appends and resolves when the
+   * transaction completes.
+   *
+   * Throws a `TypeError` for a bad key or chunk type, a `RangeError` for
+   * an offset beyond the stored length, inside a chunk or not right after
+   * a SIGNATURE chunk, or a range not ending with one, and a `SyntaxError`
+   * for a malformed chunk; the transaction is aborted and nothing changes.
+   */
+  replace(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
+    try {
+      checkRepoKey(key, "replace a stored stream");
+      checkReplacement(key, offset, chunks);
+      const pieces = packPieces(chunks, offset, this.#pieceBytes);
+      return this.#serial(key, () => this.#replace(key, offset, pieces));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #replace(key: string, offset: number, pieces: Piece[]): Promise<void> {
+    const tx = this.db.transaction([RANGES, LENGTHS], "readwrite", {
+      durability: this.#durability,
+    });
+    let failure: Error | undefined;
+    const finished = done(tx, () => failure);
+    const fail = (error: unknown) => {
+      failure = error instanceof Error ? error : new Error(String(error));
+      tx.abort();
+    };
+    const lengths = tx.objectStore(LENGTHS);
+    const ranges = tx.objectStore(RANGES);
+    const write = (cut: Piece | undefined) => {
+      if (cut) ranges.put(cut.bytes, [key, cut.offset]);
+      ranges.delete(this.#range.bound([key, offset], [key, Infinity]));
+      let end = offset;
+      for (const piece of pieces) {
+        ranges.put(piece.bytes, [key, piece.offset]);
+        end = piece.offset + piece.bytes.length;
+      }
+      lengths.put(end, key);
+    };
+    const read = lengths.get(key);
+    read.onsuccess = () => {
+      const stored = (read.result as number | undefined) ?? 0;
+      if (offset > stored) {
+        return fail(replaceOffsetError(key, offset, beyondStored(stored)));
+      }
+      if (offset === 0) return write(undefined);
+      // The piece holding byte offset - 1: the last one starting before it.
+      const before = ranges.getAllKeys(
+        this.#range.bound([key, 0], [key, offset - 1]),
+      );
+      before.onsuccess = () => {
+        const keys = before.result;
+        if (keys.length === 0) {
+          return fail(
+            replaceOffsetError(
+              key,
+              offset,
+              `no stored piece holds byte ${offset - 1}`,
+            ),
+          );
+        }
+        const start = (keys[keys.length - 1] as [string, number])[1];
+        const get = ranges.get([key, start]);
+        get.onsuccess = () => {
+          const piece = { offset: start, bytes: get.result as Uint8Array };
+          try {
+            checkPieceBoundary(key, offset, piece);
+          } catch (error) {
+            return fail(error);
+          }
+          const end = start + piece.bytes.length;
+          write(
+            end > offset
+              ? { offset: start, bytes: piece.bytes.slice(0, offset - start) }
+              : undefined,
+          );
+        };
+      };
     };
     return finished;
   }

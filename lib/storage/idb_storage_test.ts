@@ -15,6 +15,7 @@ import {
 import { StorageError } from "./mod.ts";
 import {
   chatValue,
+  continueRanges,
   KEY_A,
   KEY_B,
   prng,
@@ -135,4 +136,95 @@ Deno.test("indexeddb (logic-only, fake-indexeddb): a damaged piece is a StorageE
     ranges.slice(0, 2).flatMap((r) => r.chunks),
   );
   await again.close();
+});
+
+Deno.test("indexeddb (logic-only, fake-indexeddb): replace swaps the tail in one transaction (cutting the piece that holds the offset); it reloads across reconnects and appends continue", async () => {
+  const options = fakeOptions();
+  const ranges = buildRanges(6);
+  const storage = await openIdbStorage("replace", options);
+  // One append of three signed ranges: one piece that the offset cuts.
+  await storage.append(KEY_A, 0, ranges.slice(0, 3).flatMap((r) => r.chunks));
+  for (const range of ranges.slice(3)) {
+    await storage.append(KEY_A, range.offset, range.chunks);
+  }
+  const kept = ranges.slice(0, 2).flatMap((r) => r.chunks);
+  const theirs = continueRanges(kept, 3, 42).flatMap((r) => r.chunks);
+  await storage.replace(KEY_A, ranges[2].offset, theirs);
+  const expected = [...kept, ...theirs];
+  assert.deepStrictEqual(await storage.load(KEY_A), expected);
+  const more = continueRanges(expected, 1, 43)[0];
+  await storage.append(KEY_A, more.offset, more.chunks);
+  await storage.close();
+  const again = await openIdbStorage("replace", options);
+  assert.deepStrictEqual(await again.load(KEY_A), [
+    ...expected,
+    ...more.chunks,
+  ]);
+  // Truncate, then to nothing.
+  await again.replace(KEY_A, ranges[1].offset, []);
+  assert.deepStrictEqual(await again.load(KEY_A), ranges[0].chunks);
+  await again.replace(KEY_A, 0, []);
+  assert.deepStrictEqual(await again.load(KEY_A), []);
+  assert.deepStrictEqual(await again.keys(), []);
+  await again.append(KEY_A, 0, ranges[0].chunks);
+  assert.deepStrictEqual(await again.load(KEY_A), ranges[0].chunks);
+  await again.close();
+});
+
+Deno.test("indexeddb (logic-only, fake-indexeddb): replace offsets beyond the stored length, inside a chunk or not after a SIGNATURE abort with a RangeError and change nothing", async () => {
+  const ranges = buildRanges(4);
+  const storage = await openIdbStorage("replace-errors", fakeOptions());
+  await storage.append(KEY_A, 0, ranges.slice(0, 3).flatMap((r) => r.chunks));
+  await storage.append(KEY_A, ranges[3].offset, ranges[3].chunks);
+  const all = ranges.flatMap((r) => r.chunks);
+  const stored = all.reduce((n, c) => n + c.length, 0);
+  const replacement = continueRanges([], 1, 5)[0].chunks;
+  const cases: [number, RegExp][] = [
+    [stored + 69, new RegExp(`only ${stored} bytes are stored`)],
+    [ranges[1].offset + 1, /inside a chunk/],
+    [ranges[1].offset + ranges[1].chunks[0].length, /not a SIGNATURE/],
+    [-1, /non-negative integer/],
+  ];
+  for (const [offset, reason] of cases) {
+    await assert.rejects(
+      () => storage.replace(KEY_A, offset, replacement),
+      (error: Error) => {
+        assert.ok(error instanceof RangeError, String(error));
+        assert.match(error.message, reason);
+        return true;
+      },
+    );
+  }
+  await assert.rejects(
+    () => storage.replace(KEY_A, 0, replacement.slice(0, -1)),
+    /does not end with a SIGNATURE/,
+  );
+  await assert.rejects(() => storage.replace("bad", 0, []), TypeError);
+  assert.deepStrictEqual(await storage.load(KEY_A), all);
+  await storage.close();
+});
+
+Deno.test("indexeddb (logic-only, fake-indexeddb): a replace and another writer's append at the old length are serialized: the append fails or lands before the replace", async () => {
+  const ranges = buildRanges(4);
+  const storage = await openIdbStorage("replace-race", fakeOptions());
+  for (const range of ranges.slice(0, 3)) {
+    await storage.append(KEY_A, range.offset, range.chunks);
+  }
+  const other = new IdbStorage(storage.db, fakeOptions());
+  const kept = ranges[0].chunks;
+  const theirs = continueRanges(kept, 2, 8).flatMap((r) => r.chunks);
+  const [appended, replaced] = await Promise.allSettled([
+    other.append(KEY_A, ranges[3].offset, ranges[3].chunks),
+    storage.replace(KEY_A, ranges[1].offset, theirs),
+  ]);
+  assert.equal(replaced.status, "fulfilled");
+  assert.deepStrictEqual(await storage.load(KEY_A), [...kept, ...theirs]);
+  // Whichever ran first, the appended range is gone (replaced) or was
+  // refused for its stale offset — never mixed into the new tail.
+  assert.ok(
+    appended.status === "fulfilled" || appended.reason instanceof RangeError,
+    String((appended as PromiseRejectedResult).reason),
+  );
+  await other.close();
+  await storage.close();
 });

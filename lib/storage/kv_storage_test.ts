@@ -4,6 +4,8 @@ import { KvStorage, openKvStorage } from "./kv_storage.deno.ts";
 import { loadInto, StorageError } from "./mod.ts";
 import {
   chatValue,
+  concat,
+  continueRanges,
   KEY_A,
   KEY_B,
   KEY_C,
@@ -179,11 +181,43 @@ Deno.test("kv storage: two writers on the same KV file cannot interleave: one ap
     const winner = results[0].status === "fulfilled" ? mine : theirs;
     assert.deepStrictEqual(await a.load(KEY_A), winner[0].chunks);
     assert.deepStrictEqual(await b.load(KEY_A), winner[0].chunks);
-    // A stale offset is refused.
+    // A stale offset with other bytes is refused; the same bytes are done.
+    const loser = winner === mine ? theirs : mine;
     await assert.rejects(
-      () => b.append(KEY_A, 0, winner[0].chunks),
-      RangeError,
+      () => b.append(KEY_A, 0, loser[0].chunks),
+      /differs from the stored bytes/,
     );
+    await b.append(KEY_A, 0, winner[0].chunks);
+    assert.deepStrictEqual(await b.load(KEY_A), winner[0].chunks);
+    await a.close();
+    await b.close();
+  });
+});
+
+Deno.test("kv storage: appends are idempotent — a range already stored by another writer resolves as done, a partly stored one adds only the rest", async () => {
+  await withKvFile(async (path) => {
+    const ranges = buildRanges(6, 4);
+    const a = await openKvStorage(path, { maxPieceBytes: 100 });
+    const b = await openKvStorage(path, { maxPieceBytes: 100 });
+    for (const range of ranges.slice(0, 4)) {
+      await a.append(KEY_A, range.offset, range.chunks);
+    }
+    // b saw the same ranges (say, through a broadcast) and persists them too.
+    for (const range of ranges.slice(0, 4)) {
+      await b.append(KEY_A, range.offset, range.chunks);
+    }
+    // One range spanning stored and new bytes: only the new part is added.
+    const spanning = [...ranges[3].chunks, ...ranges[4].chunks];
+    await b.append(KEY_A, ranges[3].offset, spanning);
+    await a.append(KEY_A, ranges[5].offset, ranges[5].chunks);
+    assert.deepStrictEqual(await b.load(KEY_A), allChunks(ranges));
+    // A differing overlap is a fork: refused, nothing changes.
+    const other = buildRanges(6, 9);
+    await assert.rejects(
+      () => b.append(KEY_A, 0, other[0].chunks),
+      /differs from the stored bytes at \d+/,
+    );
+    assert.deepStrictEqual(await a.load(KEY_A), allChunks(ranges));
     await a.close();
     await b.close();
   });
@@ -259,4 +293,305 @@ Deno.test("kv storage: bad keys, offsets and ranges are refused", async () => {
   );
   await storage.close();
   await assert.rejects(() => storage.load(KEY_A), /closed/);
+});
+
+/** Every piece key of `key` in `kv` (both namespaces), as [namespace, ...rest]. */
+async function pieceKeys(kv: Deno.Kv, key: string): Promise<Deno.KvKey[]> {
+  const out: Deno.KvKey[] = [];
+  for (const namespace of ["repo", "gen"]) {
+    for await (
+      const entry of kv.list({ prefix: ["streamo", namespace, key] })
+    ) {
+      out.push(entry.key.slice(1));
+    }
+  }
+  return out;
+}
+
+/** The stream bytes of `key` as the pieces hold them, for garbage checks. */
+async function pieceBytes(kv: Deno.Kv, key: string): Promise<number> {
+  let n = 0;
+  for (const namespace of ["repo", "gen"]) {
+    for await (
+      const entry of kv.list<Uint8Array>({
+        prefix: ["streamo", namespace, key],
+      })
+    ) n += entry.value.length;
+  }
+  return n;
+}
+
+Deno.test("kv storage: replace swaps the tail after a signed range (in place, also cutting a piece at the offset); it reloads byte-identical and appends continue", async () => {
+  await withKvFile(async (path) => {
+    const ranges = buildRanges(6);
+    const storage = await openKvStorage(path);
+    // One append of three signed ranges: one piece that the offset cuts.
+    await storage.append(KEY_A, 0, allChunks(ranges.slice(0, 3)));
+    for (const range of ranges.slice(3)) {
+      await storage.append(KEY_A, range.offset, range.chunks);
+    }
+    const kept = allChunks(ranges.slice(0, 2));
+    const theirs = continueRanges(kept, 3, 42);
+    await storage.replace(KEY_A, ranges[2].offset, allChunks(theirs));
+    const expected = [...kept, ...allChunks(theirs)];
+    assert.deepStrictEqual(await storage.load(KEY_A), expected);
+    const more = continueRanges(expected, 1, 43)[0];
+    await storage.append(KEY_A, more.offset, more.chunks);
+    await assert.rejects(
+      () => storage.append(KEY_A, bytesOf(ranges), theirs[0].chunks),
+      RangeError,
+    );
+    await storage.close();
+
+    const again = await openKvStorage(path);
+    const all = [...expected, ...more.chunks];
+    assert.deepStrictEqual(await again.load(KEY_A), all);
+    assert.deepStrictEqual(await again.keys(), [KEY_A]);
+    // No piece of the old tail is left behind.
+    assert.equal(await pieceBytes(again.kv, KEY_A), concat(all).length);
+    const repo = new Repo();
+    assert.equal(loadInto(repo, all).byteLength, concat(all).length);
+    await again.close();
+  });
+});
+
+Deno.test("kv storage: replace with an empty range truncates (at 0 the key is no longer listed); offsets that are beyond the stored length, inside a chunk or not after a SIGNATURE are RangeErrors and change nothing", async () => {
+  const storage = await openKvStorage(":memory:");
+  const ranges = buildRanges(5);
+  await storage.append(KEY_A, 0, allChunks(ranges.slice(0, 3)));
+  await storage.append(KEY_A, ranges[3].offset, allChunks(ranges.slice(3)));
+  const stored = bytesOf(ranges);
+  const replacement = continueRanges([], 1, 5)[0].chunks;
+  const cases: [number, RegExp][] = [
+    [stored + 69, new RegExp(`only ${stored} bytes are stored`)],
+    [ranges[1].offset + 1, /inside a chunk/],
+    [ranges[1].offset + ranges[1].chunks[0].length, /not a SIGNATURE/],
+    [-3, /non-negative integer/],
+  ];
+  for (const [offset, reason] of cases) {
+    await assert.rejects(
+      () => storage.replace(KEY_A, offset, replacement),
+      (error: Error) => {
+        assert.ok(error instanceof RangeError, String(error));
+        assert.match(error.message, reason);
+        return true;
+      },
+    );
+  }
+  await assert.rejects(
+    () => storage.replace(KEY_A, 0, replacement.slice(0, -1)),
+    /does not end with a SIGNATURE/,
+  );
+  await assert.rejects(() => storage.replace("nope", 0, []), TypeError);
+  assert.deepStrictEqual(await storage.load(KEY_A), allChunks(ranges));
+
+  await storage.replace(KEY_A, ranges[2].offset, []);
+  assert.deepStrictEqual(
+    await storage.load(KEY_A),
+    allChunks(ranges.slice(0, 2)),
+  );
+  await storage.append(KEY_A, ranges[2].offset, ranges[2].chunks);
+  assert.deepStrictEqual(
+    await storage.load(KEY_A),
+    allChunks(ranges.slice(0, 3)),
+  );
+  await storage.replace(KEY_A, 0, []);
+  assert.deepStrictEqual(await storage.load(KEY_A), []);
+  assert.deepStrictEqual(await storage.keys(), []);
+  assert.deepStrictEqual(await pieceKeys(storage.kv, KEY_A), []);
+  await storage.append(KEY_A, 0, ranges[0].chunks);
+  assert.deepStrictEqual(await storage.load(KEY_A), ranges[0].chunks);
+  await storage.close();
+});
+
+Deno.test("kv storage: a replace too big for one atomic operation goes to a fresh generation named by the length entry; old pieces are swept and appends and later replaces continue", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const storage = new KvStorage(kv, { maxPieceBytes: 100 });
+  const ranges = buildRanges(4);
+  for (const range of ranges) {
+    await storage.append(KEY_A, range.offset, range.chunks);
+  }
+  const kept = allChunks(ranges.slice(0, 2));
+  // Over 1,000 pieces: more than one atomic operation holds.
+  const big = new RangeBuilder(kept).next({
+    blob: randomBytes(prng(8), 60_000),
+  });
+  assert.ok(bytesOf([big]) / 100 > 1000);
+  await storage.replace(KEY_A, ranges[2].offset, big.chunks);
+  const expected = [...kept, ...big.chunks];
+  assert.deepStrictEqual(await storage.load(KEY_A), expected);
+  const layout = (await kv.get<{ segments: [number, unknown][] }>([
+    "streamo",
+    "length",
+    KEY_A,
+  ])).value!;
+  assert.equal(layout.segments.length, 2);
+  assert.equal(layout.segments[1][0], ranges[2].offset);
+  assert.equal(await pieceBytes(kv, KEY_A), concat(expected).length);
+
+  // Appends go to the new generation, also after a restart.
+  const more = continueRanges(expected, 2, 3);
+  await storage.append(KEY_A, more[0].offset, more[0].chunks);
+  const restarted = new KvStorage(kv, { maxPieceBytes: 100 });
+  await restarted.append(KEY_A, more[1].offset, more[1].chunks);
+  const all = [...expected, ...allChunks(more)];
+  assert.deepStrictEqual(await restarted.load(KEY_A), all);
+  assert.deepStrictEqual(await restarted.keys(), [KEY_A]);
+  // A replace inside the first segment (in place) drops the second one,
+  // and its generation is swept.
+  const theirs = continueRanges(ranges[0].chunks, 2, 4);
+  await restarted.replace(KEY_A, ranges[1].offset, allChunks(theirs));
+  const final = [...ranges[0].chunks, ...allChunks(theirs)];
+  assert.deepStrictEqual(await restarted.load(KEY_A), final);
+  assert.equal(await pieceBytes(kv, KEY_A), concat(final).length);
+  assert.ok(
+    (await pieceKeys(kv, KEY_A)).every((k) => k[0] === "repo"),
+    "only the repo namespace is left",
+  );
+  await storage.close();
+  await restarted.close();
+  kv.close();
+});
+
+/**
+ * `kv` with its atomic commits failing from the `failAt`th on, as a crash
+ * at that point would leave things (that commit does not happen);
+ * `commits()` counts the attempts.
+ */
+function crashingKv(
+  kv: Deno.Kv,
+  failAt: number,
+): { kv: Deno.Kv; commits: () => number } {
+  let commits = 0;
+  const proxy = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => {
+            if (++commits >= failAt) {
+              return Promise.reject(new Error("simulated crash"));
+            }
+            return commit();
+          };
+          return op;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: proxy, commits: () => commits };
+}
+
+Deno.test("kv storage: a crash at any point of a replace (in one operation or several, or a truncation) leaves the old stream or the new one, and redoing it leaves no garbage", async () => {
+  const ranges = buildRanges(5);
+  const kept = allChunks(ranges.slice(0, 3));
+  const big = new RangeBuilder(kept).next({
+    blob: randomBytes(prng(7), 60_000),
+  });
+  const cases = [
+    { name: "in place", chunks: allChunks(continueRanges(kept, 2, 6)) },
+    { name: "several operations", chunks: big.chunks },
+    { name: "truncate", chunks: [] },
+  ];
+  const old = allChunks(ranges);
+  for (const { name, chunks } of cases) {
+    const replaced = [...kept, ...chunks];
+    const seen = new Set<string>();
+    for (let failAt = 1;; failAt++) {
+      const kv = await Deno.openKv(":memory:");
+      const setup = new KvStorage(kv, { maxPieceBytes: 100 });
+      for (const range of ranges) {
+        await setup.append(KEY_A, range.offset, range.chunks);
+      }
+      await setup.close();
+      const crashing = crashingKv(kv, failAt);
+      const driver = new KvStorage(crashing.kv, { maxPieceBytes: 100 });
+      const crashed = await driver.replace(KEY_A, ranges[3].offset, chunks)
+        .then(() => false, () => true);
+      await driver.close();
+      // What a restart finds.
+      const restarted = new KvStorage(kv, { maxPieceBytes: 100 });
+      const loaded = await restarted.load(KEY_A);
+      if (loaded.length === old.length) {
+        assert.deepStrictEqual(loaded, old, `${name}, crash at ${failAt}`);
+        seen.add("old");
+      } else {
+        assert.deepStrictEqual(loaded, replaced, `${name}, crash at ${failAt}`);
+        seen.add("new");
+      }
+      // The rebase is redone after the restart: it completes and leaves
+      // no piece the stream does not use.
+      await restarted.replace(KEY_A, ranges[3].offset, chunks);
+      assert.deepStrictEqual(await restarted.load(KEY_A), replaced);
+      assert.equal(
+        await pieceBytes(kv, KEY_A),
+        concat(replaced).length,
+        `${name}, crash at ${failAt}: garbage left`,
+      );
+      await restarted.close();
+      kv.close();
+      if (!crashed) {
+        if (name === "several operations") {
+          assert.ok(crashing.commits() > 2, "written in several operations");
+        }
+        break;
+      }
+    }
+    assert.deepStrictEqual([...seen].sort(), ["new", "old"], name);
+  }
+});
+
+Deno.test("kv storage: a load whose reads straddle another writer's replace starts over and returns the new stream, not a mix", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const writer = new KvStorage(kv, { maxPieceBytes: 100 });
+  const ranges = buildRanges(3);
+  const blob = new RangeBuilder(allChunks(ranges)).next({
+    blob: randomBytes(prng(2), 60_000),
+  });
+  for (const range of [...ranges, blob]) {
+    await writer.append(KEY_A, range.offset, range.chunks);
+  }
+  // A different tail from ranges[1] on: pieces listed before the replace
+  // and after it would mix the two.
+  const kept = ranges[0].chunks;
+  const theirs = continueRanges(kept, 1, 77);
+  const theirBlob = new RangeBuilder([...kept, ...theirs[0].chunks]).next({
+    blob: randomBytes(prng(3), 60_000),
+  });
+  const replacement = [...theirs[0].chunks, ...theirBlob.chunks];
+  // The reader's listing pauses after its first batch of pieces while the
+  // writer replaces the tail (in one operation).
+  let listed = 0;
+  const pausing = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "list") {
+        return (
+          selector: Deno.KvListSelector,
+          options?: Deno.KvListOptions,
+        ) => {
+          const inner = target.list(selector, options);
+          return (async function* () {
+            for await (const entry of inner) {
+              if (++listed === 600) {
+                await writer.replace(KEY_A, ranges[1].offset, replacement);
+              }
+              yield entry;
+            }
+          })();
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const reader = new KvStorage(pausing, { maxPieceBytes: 100 });
+  const loaded = await reader.load(KEY_A);
+  assert.ok(listed > 600, "the replace ran during the load");
+  assert.deepStrictEqual(loaded, [...kept, ...replacement]);
+  await reader.close();
+  await writer.close();
+  kv.close();
 });

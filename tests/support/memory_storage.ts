@@ -11,6 +11,7 @@ export class MemoryStorage implements StorageDriver {
   readonly name = "memory";
   readonly streams = new Map<string, Uint8Array[]>();
   readonly appends: { key: string; offset: number; bytes: number }[] = [];
+  readonly replaces: { key: string; offset: number; bytes: number }[] = [];
   failAppends = false;
   flushes = 0;
 
@@ -32,6 +33,29 @@ export class MemoryStorage implements StorageDriver {
     stored.push(...chunks.map((c) => c.slice()));
     this.streams.set(key, stored);
     this.appends.push({
+      key,
+      offset,
+      bytes: chunks.reduce((n, c) => n + c.length, 0),
+    });
+    return Promise.resolve();
+  }
+
+  /** Replaces the chunks from stream offset `offset` (a chunk boundary) on. */
+  replace(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
+    const stored = this.streams.get(key) ?? [];
+    let at = 0;
+    let index = 0;
+    while (at < offset && index < stored.length) at += stored[index++].length;
+    if (at !== offset) {
+      return Promise.reject(
+        new RangeError(`replace at ${offset}, not a stored chunk boundary`),
+      );
+    }
+    this.streams.set(key, [
+      ...stored.slice(0, index),
+      ...chunks.map((c) => c.slice()),
+    ]);
+    this.replaces.push({
       key,
       offset,
       bytes: chunks.reduce((n, c) => n + c.length, 0),

@@ -120,3 +120,21 @@ export function chatValue(i: number, random: () => number): unknown {
     blob: randomBytes(random, (random() * 64) | 0),
   };
 }
+
+/**
+ * `count` new ranges continuing `prefix` (chunks ending on a signed range):
+ * a different continuation than the one stored, as a rebase writes.
+ */
+export function continueRanges(
+  prefix: readonly Uint8Array[],
+  count: number,
+  seed: number,
+): TestRange[] {
+  const builder = new RangeBuilder(prefix);
+  const random = prng(seed);
+  const ranges: TestRange[] = [];
+  for (let i = 0; i < count; i++) {
+    ranges.push(builder.next(chatValue(1000 + i, random)));
+  }
+  return ranges;
+}

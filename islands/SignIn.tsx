@@ -9,6 +9,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useChat } from "../components/context.ts";
 import type { DeriveProgress } from "../lib/chat/identity.ts";
+import type { RebaseNotice } from "../lib/chat/view.ts";
 
 /** Props of {@linkcode SignIn}. */
 export interface SignInProps {
@@ -48,6 +49,38 @@ function Progress({ progress }: { progress: DeriveProgress }) {
   );
 }
 
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** What an automatic merge of your repo did, in a sentence or two. */
+function mergeText(notice: RebaseNotice): string {
+  const { theirs, ours, conflicts } = notice;
+  let text: string;
+  if (theirs > 0 && ours > 0) {
+    text = `Merged ${
+      count(theirs, "message")
+    } written on another device while this one was out of sync; your ${
+      count(ours, "message")
+    } from here ${ours === 1 ? "comes" : "come"} after ${
+      theirs === 1 ? "it" : "them"
+    }. Nothing was lost.`;
+  } else if (theirs > 0) {
+    text = `Merged ${
+      count(theirs, "message")
+    } written on another device while this one was out of sync.`;
+  } else {
+    text = "Merged what you changed here with what another device of yours " +
+      "changed while this one was out of sync.";
+  }
+  if (conflicts > 0) {
+    text += ` ${count(conflicts, "change")} made on both differed; the later ${
+      conflicts === 1 ? "one was" : "ones were"
+    } kept.`;
+  }
+  return text;
+}
+
 /** The sign-in form, or the signed-in bar. */
 export default function SignIn(props: SignInProps) {
   const chat = useChat();
@@ -57,6 +90,7 @@ export default function SignIn(props: SignInProps) {
   const me = chat?.me.value;
   const deriving = chat?.deriving.value;
   const error = chat?.error.value;
+  const rebased = chat?.rebased.value;
 
   if (chat && me) {
     const namesakes = chat.members().filter((m) =>
@@ -88,6 +122,22 @@ export default function SignIn(props: SignInProps) {
             </p>
           )
           : null}
+        {rebased
+          ? (
+            <p class="notice merged" role="status">
+              <span>{mergeText(rebased)}</span>
+              <button
+                type="button"
+                class="link"
+                aria-label="Dismiss the merge notice"
+                onClick={() => chat.dismissRebase()}
+              >
+                OK
+              </button>
+            </p>
+          )
+          : null}
+        {error ? <p class="problem" role="alert">{error}</p> : null}
       </div>
     );
   }

@@ -54,10 +54,11 @@ export async function buildIslands(
     "--minify",
     "--code-splitting",
     `--outdir=${outDir.pathname}`,
-    // Server-only secp256k1 backends (loaded by useFastestBackend, which
-    // browsers never call).
+    // Server-only backends (loaded by useFastestBackend, which browsers
+    // never call): without these, esbuild still emits a chunk for each.
     "--external=*secp256k1_native.node.ts",
     "--external=*secp256k1_wasm.ts",
+    "--external=*sha256_native.node.ts",
     new URL("islands/mod.ts", root).pathname,
   ];
   const result = await new Deno.Command(Deno.execPath(), {

@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { effect } from "@preact/signals-core";
 import { ChatApp } from "../lib/chat/app.ts";
 import { MemoryIdentityStore } from "../lib/chat/identity.ts";
+import {
+  type NetworkWatch,
+  OnlineTransport,
+} from "../lib/chat/online_transport.ts";
 import { RepoRegistry } from "../lib/registry/registry.ts";
+import type { Repo } from "../lib/store/repo.ts";
 import { registrySync } from "../lib/sync/client.ts";
 import { startChatServer } from "../routes/server.ts";
 
@@ -53,13 +58,26 @@ async function setup() {
     presenceTimeoutMs: 500,
   });
   const apps: ChatApp[] = [];
-  const app = (identities = new MemoryIdentityStore()) => {
+  const url = server.url.replace("http", "ws");
+  const app = (
+    identities = new MemoryIdentityStore(),
+    network?: NetworkWatch,
+  ) => {
     const chat = new ChatApp({
       config: server.config,
       registry: new RepoRegistry(),
       sync: registrySync,
-      url: server.url.replace("http", "ws"),
-      syncOptions: { reconnect: { baseMs: 20, maxMs: 200 } },
+      url,
+      syncOptions: {
+        reconnect: { baseMs: 20, maxMs: 200 },
+        // As in browsers: no socket while the network is down.
+        ...(network
+          ? {
+            connect: () =>
+              new OnlineTransport(() => new WebSocket(url), network),
+          }
+          : {}),
+      },
       identities,
     });
     apps.push(chat);
@@ -171,6 +189,141 @@ Deno.test("remember this device restores the identity; sign out forgets it", asy
     const forgetful = app(store);
     await forgetful.start();
     assert.equal(forgetful.me.value, undefined);
+  } finally {
+    await close();
+  }
+});
+
+/** A network a test switches off and on (`navigator.onLine`, in browsers). */
+class SwitchedNetwork implements NetworkWatch {
+  #up = true;
+  readonly #listeners = new Set<(online: boolean) => void>();
+  online(): boolean {
+    return this.#up;
+  }
+  onChange(fn: (online: boolean) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+  set(up: boolean): void {
+    this.#up = up;
+    for (const fn of [...this.#listeners]) fn(up);
+  }
+}
+
+const messageTexts = (repo: Repo | undefined) =>
+  ((repo?.get("messages") ?? []) as { text: string }[]).map((m) => m.text);
+
+/** Whether two copies of a repo hold the same signed history. */
+function sameHistory(a: Repo | undefined, b: Repo | undefined): boolean {
+  if (!a || !b || a.signedLength !== b.signedLength) return false;
+  if (a.byteLength !== a.signedLength || b.byteLength !== b.signedLength) {
+    return false;
+  }
+  return JSON.stringify(a.checkpoints(1 << 20)) ===
+    JSON.stringify(b.checkpoints(1 << 20));
+}
+
+Deno.test("one identity on two devices: both write while apart, the second to sync merges and says so, nothing is lost or doubled", async () => {
+  const { server, app, close } = await setup();
+  try {
+    const laptopNet = new SwitchedNetwork();
+    const phoneNet = new SwitchedNetwork();
+    const laptop = app(undefined, laptopNet);
+    const phone = app(undefined, phoneNet);
+    await laptop.start();
+    await laptop.signIn("gail", "g", false);
+    laptop.send("from the laptop, online");
+    const key = laptop.me.value!.key;
+    const relayTexts = () => messageTexts(server.registry.get(key));
+    await until(() => relayTexts().length === 1, "the relay has 1 message");
+    await phone.start();
+    await phone.signIn("gail", "g", false);
+    assert.equal(phone.me.value!.key, key);
+    phone.send("from the phone, online");
+    await until(() => relayTexts().length === 2, "the relay has 2 messages");
+    await until(
+      () => messageTexts(laptop.registry.get(key)).length === 2,
+      "the laptop has the phone's message",
+    );
+
+    // Apart: each writes what the other cannot see.
+    laptopNet.set(false);
+    phoneNet.set(false);
+    await until(
+      () =>
+        laptop.status.value === "reconnecting" &&
+        phone.status.value === "reconnecting",
+      "both are offline",
+    );
+    laptop.send("laptop, offline 1");
+    laptop.send("laptop, offline 2");
+    phone.send("phone, offline");
+    await laptop.registry.get(key)!.whenSigned();
+    await phone.registry.get(key)!.whenSigned();
+
+    // The laptop syncs first: the relay keeps its history.
+    laptopNet.set(true);
+    await until(() => relayTexts().length === 4, "the relay has the laptop's");
+    const notices: unknown[] = [];
+    phone.onRebase((notice) => notices.push(notice));
+    phoneNet.set(true);
+    await until(() => phone.rebased.value !== undefined, "the phone merged");
+    assert.deepEqual(
+      { ...phone.rebased.value, at: 0 },
+      { key, theirs: 2, ours: 1, conflicts: 0, at: 0 },
+    );
+    assert.equal(notices.length, 1);
+    assert.equal(laptop.rebased.value, undefined, "the laptop had no fork");
+
+    const all = [
+      "from the laptop, online",
+      "from the phone, online",
+      "laptop, offline 1",
+      "laptop, offline 2",
+      "phone, offline",
+    ];
+    await until(
+      () =>
+        sameHistory(phone.registry.get(key), server.registry.get(key)) &&
+        sameHistory(laptop.registry.get(key), server.registry.get(key)),
+      "the devices and the relay hold one history",
+    );
+    assert.deepEqual(relayTexts(), all, "one history, every message once");
+    const shown = (chat: ChatApp) =>
+      chat.history().filter((l) => l.key === key).map((l) => l.text).sort();
+    assert.deepEqual(shown(phone), [...all].sort());
+    assert.deepEqual(shown(laptop), [...all].sort());
+
+    phone.dismissRebase();
+    assert.equal(phone.rebased.value, undefined);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("signing out detaches the key: the signed-out client can no longer sign your repo", async () => {
+  const { server, app, close } = await setup();
+  try {
+    const chat = app();
+    await chat.start();
+    await chat.signIn("hana", "h", false);
+    const key = chat.me.value!.key;
+    chat.send("signed");
+    const repo = chat.registry.get(key)!;
+    await until(
+      () => messageTexts(server.registry.get(key)).length === 1,
+      "the relay has the signed message",
+    );
+    assert.equal(repo.canSign, true);
+    await chat.signOut();
+    assert.equal(repo.canSign, false, "no signer after sign-out");
+    const signed = repo.signedLength;
+    repo.push("messages", { text: "forged after sign-out", at: Date.now() });
+    await repo.whenSigned();
+    assert.equal(repo.signedLength, signed, "the new commit stays unsigned");
+    assert.ok(repo.byteLength > signed);
+    assert.throws(() => chat.send("x"), /sign in first/);
   } finally {
     await close();
   }

@@ -7,14 +7,10 @@
  * @module
  */
 
-import {
-  batch,
-  computed,
-  type ReadonlySignal,
-  signal,
-} from "@preact/signals-core";
+import { batch, computed, signal } from "@preact/signals-core";
 import type { RepoRegistry } from "../registry/registry.ts";
-import type { Repo } from "../store/repo.ts";
+import type { Commit, RebaseResult, Repo } from "../store/repo.ts";
+import type { ValueSignal } from "../store/streamo.ts";
 import type {
   PresenceEvent,
   RegistrySyncOptions,
@@ -48,7 +44,12 @@ import {
   type PresenceEntry,
   PresenceTracker,
 } from "./presence.ts";
-import type { ChatView, ConnectionStatus, SignedIn } from "./view.ts";
+import type {
+  ChatView,
+  ConnectionStatus,
+  RebaseNotice,
+  SignedIn,
+} from "./view.ts";
 
 /** The room's settings, as the server announces them. */
 export interface ChatConfig {
@@ -103,6 +104,41 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Messages in the value committed by `commit` (0 for none). */
+function messagesIn(repo: Repo, commit: Commit | undefined): number {
+  if (!commit) return 0;
+  const length = repo.clone(commit.dataAddress).get("messages", "length");
+  return typeof length === "number" ? length : 0;
+}
+
+/**
+ * What a rebase of a chat profile did, in messages: how many the other
+ * device wrote since the fork (adopted first) and how many of this device's
+ * were re-committed after them.
+ */
+function summarizeRebase(
+  repo: Repo,
+  result: RebaseResult,
+): { theirs: number; ours: number } {
+  const base = messagesIn(
+    repo,
+    repo.history().find((c) => c.address < result.forkLength),
+  );
+  // The merge commit sits on their head; without one, theirs is the head.
+  const merge = result.commit === undefined
+    ? undefined
+    : repo.commitAt(result.commit);
+  const theirsHead = merge
+    ? (merge.parent === undefined ? undefined : repo.commitAt(merge.parent))
+    : repo.lastCommit;
+  const theirs = messagesIn(repo, theirsHead);
+  const merged = messagesIn(repo, repo.lastCommit);
+  return {
+    theirs: Math.max(0, theirs - base),
+    ours: Math.max(0, merged - theirs),
+  };
+}
+
 /**
  * A chat client. Call `start()` once; read its signals (the {@linkcode ChatView}
  * interface) from UI code; `close()` stops everything.
@@ -129,6 +165,8 @@ export class ChatApp implements ChatView {
   readonly #error = signal<string | undefined>(undefined);
   readonly #opened = signal(0);
   readonly #outbox = signal<ChatMessage[]>([]);
+  readonly #rebased = signal<RebaseNotice | undefined>(undefined);
+  readonly #rebaseListeners = new Set<(notice: RebaseNotice) => void>();
   readonly #tracker: PresenceTracker;
   readonly #peers = new Map<string, string>();
   readonly #stops: (() => void)[] = [];
@@ -197,32 +235,40 @@ export class ChatApp implements ChatView {
   }
 
   /** The connection's status. */
-  get status(): ReadonlySignal<ConnectionStatus> {
+  get status(): ValueSignal<ConnectionStatus> {
     return this.#status;
   }
   /** Whether the runtime reports a network (set with `setNetwork`). */
-  get network(): ReadonlySignal<boolean> {
+  get network(): ValueSignal<boolean> {
     return this.#network;
   }
   /** Whether this device's stored data is loaded. */
-  get loaded(): ReadonlySignal<boolean> {
+  get loaded(): ValueSignal<boolean> {
     return this.#loaded;
   }
   /** The signed-in participant. */
-  get me(): ReadonlySignal<SignedIn | undefined> {
+  get me(): ValueSignal<SignedIn | undefined> {
     return this.#me;
   }
   /** Key-derivation progress while signing in. */
-  get deriving(): ReadonlySignal<DeriveProgress | undefined> {
+  get deriving(): ValueSignal<DeriveProgress | undefined> {
     return this.#deriving;
   }
   /** The error to show, if any. */
-  get error(): ReadonlySignal<string | undefined> {
+  get error(): ValueSignal<string | undefined> {
     return this.#error;
   }
   /** Participants online now, by key. */
-  get online(): ReadonlySignal<ReadonlyMap<string, PresenceEntry>> {
+  get online(): ValueSignal<ReadonlyMap<string, PresenceEntry>> {
     return this.#tracker.online;
+  }
+  /**
+   * The last automatic merge of your repo with what you wrote on another
+   * device meanwhile (counts add up until `dismissRebase()`); `undefined`
+   * when there is nothing to tell.
+   */
+  get rebased(): ValueSignal<RebaseNotice | undefined> {
+    return this.#rebased;
   }
   /** The registry the client syncs. */
   get registry(): RepoRegistry {
@@ -288,6 +334,10 @@ export class ChatApp implements ChatView {
         if (topic === roomKey) session.subscribe(key);
       },
       onPresence: (event) => this.#presence(event),
+      onRebase: (key, result, error) => {
+        this.#options.syncOptions?.onRebase?.(key, result, error);
+        this.#rebasedRepo(key, result, error);
+      },
     });
     this.#session = session;
     this.#status.value = session.status.peek();
@@ -357,7 +407,10 @@ export class ChatApp implements ChatView {
     }
   }
 
-  /** Signs out: says goodbye to the room and forgets the remembered key. */
+  /**
+   * Signs out: says goodbye to the room, detaches your key from your repo
+   * (this page can no longer sign as you) and forgets the remembered key.
+   */
   async signOut(): Promise<void> {
     const me = this.#me.peek();
     if (!me) return;
@@ -367,7 +420,11 @@ export class ChatApp implements ChatView {
       this.#me.value = undefined;
       this.#outbox.value = [];
       this.#error.value = undefined;
+      this.#rebased.value = undefined;
     });
+    // This page can no longer sign: nothing written here from now on can
+    // pass for you.
+    this.#own?.detachSigner();
     this.#own = undefined;
     this.#ownReady = false;
     this.#typing = false;
@@ -432,6 +489,22 @@ export class ChatApp implements ChatView {
     this.#error.value = undefined;
   }
 
+  /** Clears the merge notice (`rebased`). */
+  dismissRebase(): void {
+    this.#rebased.value = undefined;
+  }
+
+  /**
+   * Calls `listener` after each automatic merge of your repo (another device
+   * of yours wrote while this one could not sync; the relay kept that
+   * device's history and this device rebased onto it). Returns a stop
+   * function.
+   */
+  onRebase(listener: (notice: RebaseNotice) => void): () => void {
+    this.#rebaseListeners.add(listener);
+    return () => this.#rebaseListeners.delete(listener);
+  }
+
   /**
    * Says goodbye (presence gone), closes the connection, stops the timers
    * and flushes storage. The registry's storage driver stays open.
@@ -462,7 +535,12 @@ export class ChatApp implements ChatView {
     const activation = ++this.#activation;
     const repo = await this.#registry.open(identity.key);
     await repo.attachSigner(new KeySigner(identity), identity.name);
-    if (activation !== this.#activation) return;
+    if (activation !== this.#activation) {
+      // Signed out (or in as someone else) meanwhile: take the key back,
+      // unless this identity is the one signed in now.
+      if (this.#me.peek()?.key !== identity.key) repo.detachSigner();
+      return;
+    }
     this.#own = repo;
     this.#ownReady = false;
     this.#me.value = {
@@ -510,6 +588,54 @@ export class ChatApp implements ChatView {
       });
     } catch (error) {
       this.#error.value = `Cannot write to your repo: ${describe(error)}`;
+    }
+  }
+
+  #rebasedRepo(
+    key: string,
+    result: RebaseResult | undefined,
+    error: unknown,
+  ): void {
+    const repo = this.#own;
+    if (!repo || key !== this.#me.peek()?.key || repo.key !== key) return;
+    if (!result) {
+      this.#error.value =
+        `Cannot merge what you wrote on this device with what another device of yours wrote meanwhile: ${
+          describe(error)
+        }`;
+      return;
+    }
+    let counts = { theirs: 0, ours: 0 };
+    try {
+      counts = summarizeRebase(repo, result);
+    } catch (error) {
+      console.error("Cannot count the messages a rebase merged:", error);
+    }
+    const conflicts = result.conflicts.length;
+    const notice: RebaseNotice = {
+      key,
+      ...counts,
+      conflicts,
+      at: this.#now(),
+    };
+    // Worth telling only when this device had changes of its own to merge.
+    if (result.commit !== undefined || conflicts > 0) {
+      const before = this.#rebased.peek();
+      this.#rebased.value = before
+        ? {
+          ...notice,
+          theirs: before.theirs + notice.theirs,
+          ours: before.ours + notice.ours,
+          conflicts: before.conflicts + conflicts,
+        }
+        : notice;
+    }
+    for (const listener of [...this.#rebaseListeners]) {
+      try {
+        listener(notice);
+      } catch (error) {
+        console.error("A rebase listener failed:", error);
+      }
     }
   }
 

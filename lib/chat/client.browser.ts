@@ -62,9 +62,10 @@ export async function createBrowserChat(
     },
   };
   const relay = url;
+  const registry = new RepoRegistry({ storage });
   const app = new ChatApp({
     config,
-    registry: new RepoRegistry({ storage }),
+    registry,
     sync: registrySync,
     url,
     syncOptions: {
@@ -84,6 +85,11 @@ export async function createBrowserChat(
     },
   });
   if (problem) app.showError(problem);
+  // Saving a range (or a rebase's rewritten tail) failed: say so, since
+  // what follows is kept in memory only.
+  registry.onError((error) =>
+    app.showError(`This device could not save your chat: ${error.message}`)
+  );
   app.setNetwork(network.online());
   network.onChange((online) => app.setNetwork(online));
   addEventListener("pagehide", () => app.leave());

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type ReadonlySignal, signal } from "@preact/signals-core";
+import { signal } from "@preact/signals-core";
+import type { ValueSignal } from "../store/streamo.ts";
 import { isKeyHex, MAX_NAME_LENGTH } from "./model.ts";
 
 /** Default interval between a participant's presence heartbeats. */
@@ -99,7 +100,7 @@ export class PresenceTracker {
   }
 
   /** Participants online now, by key (reactive). */
-  get online(): ReadonlySignal<ReadonlyMap<string, PresenceEntry>> {
+  get online(): ValueSignal<ReadonlyMap<string, PresenceEntry>> {
     return this.#online;
   }
 

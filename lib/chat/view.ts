@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ReadonlySignal } from "@preact/signals-core";
+import type { ValueSignal } from "../store/streamo.ts";
 import type { DeriveProgress } from "./identity.ts";
 import type { ChatLine, ChatMember } from "./model.ts";
 import type { PresenceEntry } from "./presence.ts";
@@ -33,22 +33,46 @@ export interface SignedIn {
   remembered: boolean;
 }
 
+/**
+ * What an automatic merge of your own repo did: another device of yours wrote
+ * while this one could not sync, the relay accepted that device's history
+ * first, and this device rebased onto it (see `Repo.rebaseOnto`). Counts add
+ * up over merges until the notice is dismissed.
+ */
+export interface RebaseNotice {
+  /** Your repo's key. */
+  key: string;
+  /** Messages written on the other device, now before this device's. */
+  theirs: number;
+  /** Messages written on this device, kept and re-signed after them. */
+  ours: number;
+  /**
+   * Values both devices changed differently (your display name, say); the
+   * later change was kept.
+   */
+  conflicts: number;
+  /** When the (last) merge happened, ms since the epoch (the client's clock). */
+  at: number;
+}
+
 /** The state and actions of a chat client, for the UI. */
 export interface ChatView {
   /** The connection's status. */
-  readonly status: ReadonlySignal<ConnectionStatus>;
+  readonly status: ValueSignal<ConnectionStatus>;
   /** Whether the browser reports a network (`navigator.onLine`). */
-  readonly network: ReadonlySignal<boolean>;
+  readonly network: ValueSignal<boolean>;
   /** Whether local data (this device's store) is loaded. */
-  readonly loaded: ReadonlySignal<boolean>;
+  readonly loaded: ValueSignal<boolean>;
   /** The signed-in participant, if any. */
-  readonly me: ReadonlySignal<SignedIn | undefined>;
+  readonly me: ValueSignal<SignedIn | undefined>;
   /** Progress of a sign-in's key derivation while it runs. */
-  readonly deriving: ReadonlySignal<DeriveProgress | undefined>;
+  readonly deriving: ValueSignal<DeriveProgress | undefined>;
   /** The last error to show (sign-in, sending, storage), if any. */
-  readonly error: ReadonlySignal<string | undefined>;
+  readonly error: ValueSignal<string | undefined>;
   /** Participants online now, by key. */
-  readonly online: ReadonlySignal<ReadonlyMap<string, PresenceEntry>>;
+  readonly online: ValueSignal<ReadonlyMap<string, PresenceEntry>>;
+  /** The last merge of what you wrote on several devices, until dismissed. */
+  readonly rebased: ValueSignal<RebaseNotice | undefined>;
   /** The room's recent history from live data (reactive). */
   history(): ChatLine[];
   /** The room's members with names (reactive). */
@@ -63,4 +87,6 @@ export interface ChatView {
   setTyping(typing: boolean): void;
   /** Clears the error shown. */
   dismissError(): void;
+  /** Clears the merge notice (`rebased`). */
+  dismissRebase(): void;
 }

@@ -89,8 +89,6 @@ export function resetBackend(): void {
 
 // Known answer: private key 0x07…07, hash 0x09…09 (checked against noble,
 // tiny-secp256k1 and libsecp256k1).
-const TEST_PRIVATE_KEY = new Uint8Array(32).fill(7);
-const TEST_HASH = new Uint8Array(32).fill(9);
 const TEST_PUBLIC_KEY_HEX =
   "02989c0b76cb563971fdc9bef31ec06c3560f3249d6ee9e5d83c57625596e05f6f";
 const TEST_SIGNATURE_HEX =
@@ -103,31 +101,34 @@ const TEST_SIGNATURE_HEX =
  * signature. Throws an `Error` that names the backend and the failed check.
  */
 export function selfTestBackend(backend: Secp256k1Backend): void {
+  // Made here, not at module level, so bundles that never self-test drop them.
+  const privateKey = new Uint8Array(32).fill(7);
+  const hash = new Uint8Array(32).fill(9);
   const fail = (what: string): never => {
     throw new Error(
       `secp256k1 backend "${backend.name}" failed its self-test: ${what}`,
     );
   };
-  const publicKey = backend.getPublicKey(TEST_PRIVATE_KEY);
+  const publicKey = backend.getPublicKey(privateKey);
   if (bytesToHex(publicKey) !== TEST_PUBLIC_KEY_HEX) {
     fail(`public key ${bytesToHex(publicKey)} != ${TEST_PUBLIC_KEY_HEX}`);
   }
-  const signature = backend.sign(TEST_HASH, TEST_PRIVATE_KEY);
+  const signature = backend.sign(hash, privateKey);
   if (bytesToHex(signature) !== TEST_SIGNATURE_HEX) {
     fail(`signature ${bytesToHex(signature)} != ${TEST_SIGNATURE_HEX}`);
   }
-  if (!backend.verify(signature, TEST_HASH, publicKey)) {
+  if (!backend.verify(signature, hash, publicKey)) {
     fail("its own signature does not verify");
   }
   const flipped = signature.slice();
   flipped[10] ^= 1;
-  if (backend.verify(flipped, TEST_HASH, publicKey)) {
+  if (backend.verify(flipped, hash, publicKey)) {
     fail("a signature with a flipped bit verifies");
   }
-  if (backend.verify(highS(signature), TEST_HASH, publicKey)) {
+  if (backend.verify(highS(signature), hash, publicKey)) {
     fail("a high-S signature verifies (must be rejected as malleable)");
   }
-  if (backend.verify(signature.subarray(0, 63), TEST_HASH, publicKey)) {
+  if (backend.verify(signature.subarray(0, 63), hash, publicKey)) {
     fail("a 63-byte signature verifies");
   }
 }

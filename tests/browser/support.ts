@@ -1,13 +1,9 @@
-// Helpers for the browser tests: one Chromium process (Debian's, never a
-// downloaded one) driven by playwright-core, chat servers on 127.0.0.1 port
-// 0, and page actions that wait for the page's own ready signals.
+// Helpers for the browser tests: Debian's Chromium (never a downloaded one)
+// driven by playwright-core, one persistent context — its own browser
+// process and profile directory — per person or device, chat servers on
+// 127.0.0.1 port 0, and page actions that wait for the page's own signals.
 
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Page,
-} from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type ChatServer, startChatServer } from "../../routes/server.ts";
 import {
   buildIslands,
@@ -48,13 +44,84 @@ export function ensureBundle(): Promise<IslandsManifest> {
   return built ??= buildIslands({ quiet: true });
 }
 
-/** Launches the shared Chromium process. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_FLAGS,
-    headless: true,
-  });
+/** Context options a device can set (viewport, time zone, offline…). */
+export type DeviceOptions = Omit<
+  NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>,
+  "executablePath" | "args"
+>;
+
+/** One person's device: a Chromium with a profile of its own. */
+export interface Device {
+  /** What the test calls it (in errors). */
+  readonly name: string;
+  /** Its browser: one persistent context, so one IndexedDB, one cache. */
+  readonly context: BrowserContext;
+  /** Its profile (user-data) directory; `close` removes it. */
+  readonly dir: string;
+  /** Closes the browser and removes the profile (once; later calls wait). */
+  close(): Promise<void>;
+}
+
+/**
+ * Launches a device: `chromium.launchPersistentContext` over a new temporary
+ * profile directory, with a desktop viewport, Berlin time and British
+ * English unless `options` say otherwise.
+ */
+export async function launchDevice(
+  name: string,
+  options: DeviceOptions = {},
+): Promise<Device> {
+  const dir = await Deno.makeTempDir({ prefix: `streamo-${name}-` });
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(dir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1100, height: 720 },
+      timezoneId: "Europe/Berlin",
+      locale: "en-GB",
+      ...options,
+    });
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw new Error(
+      `Cannot launch Chromium (${CHROMIUM}) for device "${name}": ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    name,
+    context,
+    dir,
+    close: () =>
+      closing ??= (async () => {
+        try {
+          await context.close();
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      })(),
+  };
+}
+
+/** Launches several devices at once; closes them all if one fails. */
+export async function launchDevices(
+  specs: [name: string, options?: DeviceOptions][],
+): Promise<Device[]> {
+  const launched = await Promise.allSettled(
+    specs.map(([name, options]) => launchDevice(name, options)),
+  );
+  const failed = launched.find((r) => r.status === "rejected");
+  if (failed) {
+    for (const r of launched) {
+      if (r.status === "fulfilled") await r.value.close().catch(() => {});
+    }
+    throw failed.reason;
+  }
+  return launched.map((r) => (r as PromiseFulfilledResult<Device>).value);
 }
 
 /** Settings of the test servers: fast keys, fast presence. */
@@ -98,12 +165,17 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
-/** Opens the chat and waits until the page says it is ready. */
+/**
+ * Opens the chat in a tab of `context` (the blank tab a persistent context
+ * starts with, if it is still unused) and waits until the page says it is
+ * ready.
+ */
 export async function openChat(
   context: BrowserContext,
   url: string,
 ): Promise<Page> {
-  const page = await context.newPage();
+  const blank = context.pages().find((p) => p.url() === "about:blank");
+  const page = blank ?? await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
   await page.goto(url);
   await waitReady(page);
@@ -172,4 +244,75 @@ export async function waitMessage(page: Page, text: string): Promise<void> {
 /** The texts of the messages shown, in order. */
 export function messageTexts(page: Page): Promise<string[]> {
   return page.locator("li.msg .text").allTextContents();
+}
+
+/** A repo's signed history, comparable across copies (page, relay). */
+export interface HistoryState {
+  /** Bytes in the stream. */
+  bytes: number;
+  /** Bytes up to the last signature. */
+  signed: number;
+  /** `[end, fingerprint]` of every signature: equal lists, equal history. */
+  checkpoints: [number, string][];
+}
+
+/** The history state of a repo (in Deno: the relay's copy). */
+export function historyState(
+  repo: {
+    byteLength: number;
+    signedLength: number;
+    checkpoints(recent?: number): [number, string][];
+  } | undefined,
+): HistoryState | undefined {
+  if (!repo) return undefined;
+  return {
+    bytes: repo.byteLength,
+    signed: repo.signedLength,
+    checkpoints: repo.checkpoints(1 << 20),
+  };
+}
+
+/** The history state of the page's copy of repo `key`. */
+export function pageHistoryState(
+  page: Page,
+  key: string,
+): Promise<HistoryState | undefined> {
+  return page.evaluate((key) => {
+    const repo = (globalThis as unknown as {
+      streamoChat: {
+        registry: {
+          get(key: string): {
+            byteLength: number;
+            signedLength: number;
+            checkpoints(recent?: number): [number, string][];
+          } | undefined;
+        };
+      };
+    }).streamoChat.registry.get(key);
+    return repo
+      ? {
+        bytes: repo.byteLength,
+        signed: repo.signedLength,
+        checkpoints: repo.checkpoints(1 << 20),
+      }
+      : undefined;
+  }, key);
+}
+
+/** Waits until the page's copy of repo `key` has `length` signed bytes. */
+export async function waitSignedLength(
+  page: Page,
+  key: string,
+  length: number,
+): Promise<void> {
+  await page.waitForFunction(
+    ([key, length]) =>
+      (globalThis as unknown as {
+        streamoChat: {
+          registry: { get(key: string): { signedLength: number } | undefined };
+        };
+      }).streamoChat.registry.get(key as string)?.signedLength === length,
+    [key, length] as const,
+    { timeout: WAIT_MS },
+  );
 }

@@ -12,6 +12,8 @@ import { createServer, type StreamoServer } from "../lib/server/app.ts";
 import { openFileStorage } from "../lib/storage/file_storage.deno.ts";
 import type { StorageDriver } from "../lib/storage/types.ts";
 import { type ChatRoom, openChatRoom } from "../lib/chat/room.ts";
+import { openSharedChatRoom } from "../lib/chat/shared_room.ts";
+import { BroadcastFanout } from "../lib/sync/broadcast.ts";
 import { CHAT_NAME, DEFAULT_HISTORY_LIMIT } from "../lib/chat/model.ts";
 import { DEFAULT_KEY_ITERATIONS } from "../lib/chat/identity.ts";
 import {
@@ -48,6 +50,13 @@ export interface ChatServerOptions {
   heartbeatMs?: number;
   /** Presence timeout clients use, ms (default 25 s). */
   presenceTimeoutMs?: number;
+  /**
+   * Serve alongside other isolates sharing `storage` (Deno KV on Deno
+   * Deploy): every verified range is fanned out to them over the
+   * `BroadcastChannel` of this name, and room writes are arbitrated by the
+   * storage (`SharedChatRoom`). Unset: this process is the only server.
+   */
+  broadcast?: string;
 }
 
 /** A running chat server. */
@@ -64,6 +73,8 @@ export interface ChatServer {
   server: StreamoServer;
   /** The page settings clients get. */
   config: ChatPageConfig;
+  /** The fan-out to other isolates (with the `broadcast` option). */
+  fanout: BroadcastFanout | undefined;
   /** Stops serving, closes every connection and flushes storage. */
   close(): Promise<void>;
 }
@@ -84,6 +95,9 @@ export async function startChatServer(
     storage = await openFileStorage(options.dataDir ?? ".streamo");
   }
   const registry = new RepoRegistry({ storage });
+  const fanout = options.broadcast
+    ? new BroadcastFanout(registry, { channel: options.broadcast })
+    : undefined;
   try {
     await registry.openStored();
     const signer = new Signer(
@@ -91,7 +105,9 @@ export async function startChatServer(
       options.password,
       keyIterations,
     );
-    const room = await openChatRoom(registry, signer, name);
+    const room = fanout
+      ? await openSharedChatRoom(registry, signer, name)
+      : await openChatRoom(registry, signer, name);
     const config: ChatPageConfig = {
       roomKey: room.key,
       name,
@@ -130,15 +146,18 @@ export async function startChatServer(
       registry,
       server,
       config,
+      fanout,
       close: () =>
         closing ??= (async () => {
           await server.close();
           await http.shutdown();
+          await fanout?.close();
           await registry.close();
           if (ownStorage) await storage!.close();
         })(),
     };
   } catch (error) {
+    await fanout?.close();
     await registry.close().catch(() => {});
     if (ownStorage) await storage!.close().catch(() => {});
     throw error;

@@ -12,4 +12,5 @@ export {
   type RepoRegistryOptions,
 } from "./registry.ts";
 export { checkRepoKey, isRepoKey } from "./key.ts";
+export { SharedWriter, type SharedWriterOptions } from "./shared_writer.ts";
 export type { StorageDriver } from "../storage/types.ts";

@@ -30,6 +30,19 @@ export interface SyncLimits {
   maxPresenceBytes?: number;
   /** Longest presence `ttl` honoured, ms (default 5 minutes). */
   maxPresenceTtlMs?: number;
+  /**
+   * Relay only: messages a connection may send per second, sustained
+   * (default 1,000), with bursts of up to two seconds' worth. Above it the
+   * relay sends `reject {reason: "rate"}` and closes the connection with
+   * 1008.
+   */
+  maxMessagesPerSecond?: number;
+  /**
+   * Relay only: bytes a connection may send per second, sustained (default
+   * 32 MiB), with bursts of up to two seconds' worth; enforced like
+   * `maxMessagesPerSecond`.
+   */
+  maxBytesPerSecond?: number;
 }
 
 /** Every limit, with defaults filled in. */
@@ -46,6 +59,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxConnections: 1000,
   maxPresenceBytes: 1024,
   maxPresenceTtlMs: 5 * 60 * 1000,
+  maxMessagesPerSecond: 1000,
+  maxBytesPerSecond: 32 * 1024 * 1024,
 };
 
 /** `limits` with defaults for what it leaves out. */
@@ -61,4 +76,80 @@ export function resolveLimits(limits: SyncLimits = {}): ResolvedLimits {
     (out as Record<string, number>)[name] = value;
   }
   return out;
+}
+
+/** Seconds' worth of a rate a {@linkcode RateMeter} lets through at once. */
+export const RATE_BURST_SECONDS = 2;
+
+/**
+ * Token buckets for one connection's input: `messagesPerSecond` and
+ * `bytesPerSecond` sustained, with bursts of up to
+ * {@linkcode RATE_BURST_SECONDS} seconds' worth (the buckets start full).
+ *
+ * @example
+ * ```ts
+ * import { RateMeter } from "./limits.ts";
+ * const meter = new RateMeter(10, 1000);
+ * let passed = 0;
+ * while (meter.take(1) === undefined) passed++;
+ * console.log(passed); // 20: two seconds' worth at once, then refused
+ * ```
+ */
+export class RateMeter {
+  readonly #messageRate: number;
+  readonly #byteRate: number;
+  readonly #now: () => number;
+  #messages: number;
+  #bytes: number;
+  #at: number;
+
+  /**
+   * A meter allowing `messagesPerSecond` messages and `bytesPerSecond`
+   * bytes per second; `now` is a clock in ms (default `performance.now`).
+   */
+  constructor(
+    messagesPerSecond: number,
+    bytesPerSecond: number,
+    now: () => number = () => performance.now(),
+  ) {
+    if (!(messagesPerSecond > 0) || !(bytesPerSecond > 0)) {
+      throw new RangeError(
+        `Cannot meter a connection: rates must be positive, got ${messagesPerSecond} messages/s and ${bytesPerSecond} bytes/s`,
+      );
+    }
+    this.#messageRate = messagesPerSecond;
+    this.#byteRate = bytesPerSecond;
+    this.#now = now;
+    this.#messages = messagesPerSecond * RATE_BURST_SECONDS;
+    this.#bytes = bytesPerSecond * RATE_BURST_SECONDS;
+    this.#at = now();
+  }
+
+  /**
+   * Counts one message of `bytes` bytes. Returns `undefined` if it is within
+   * the rates, else why not (and counts nothing).
+   */
+  take(bytes: number): string | undefined {
+    const now = this.#now();
+    const seconds = Math.max(0, now - this.#at) / 1000;
+    this.#at = now;
+    const burst = RATE_BURST_SECONDS;
+    this.#messages = Math.min(
+      this.#messageRate * burst,
+      this.#messages + seconds * this.#messageRate,
+    );
+    this.#bytes = Math.min(
+      this.#byteRate * burst,
+      this.#bytes + seconds * this.#byteRate,
+    );
+    if (this.#messages < 1) {
+      return `more than ${this.#messageRate} messages per second`;
+    }
+    if (this.#bytes < bytes) {
+      return `more than ${this.#byteRate} bytes per second`;
+    }
+    this.#messages -= 1;
+    this.#bytes -= bytes;
+    return undefined;
+  }
 }

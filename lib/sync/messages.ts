@@ -46,7 +46,9 @@ export type RejectReason =
   /** Data arrived for a repo the connection is not subscribed to. */
   | "unsubscribed"
   /** The receiver could not open the repo (storage failed). */
-  | "unavailable";
+  | "unavailable"
+  /** The sender went over the relay's message or byte rate (then it closes). */
+  | "rate";
 
 /** `{type: "catalog", keys}`: repos the sender has open (reference). */
 export interface CatalogMessage {

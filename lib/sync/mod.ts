@@ -41,9 +41,18 @@ export {
 } from "./single_stream.ts";
 export {
   DEFAULT_LIMITS,
+  RATE_BURST_SECONDS,
+  RateMeter,
   type ResolvedLimits,
   type SyncLimits,
 } from "./limits.ts";
+export {
+  type BroadcastChannelLike,
+  BroadcastFanout,
+  type BroadcastFanoutOptions,
+  type FanoutStats,
+  type RangeBroadcast,
+} from "./broadcast.ts";
 export { backoffDelay, type ReconnectOptions } from "./backoff.ts";
 export { CloseCode, type Transport } from "./transport.ts";
 export {

@@ -6,8 +6,16 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import {
+  type Env,
+  integerSetting as integer,
+  parseEnvFile,
+  type ReadFile,
+  readSettings,
+} from "../cli/settings.ts";
 import type { ChatServerOptions } from "./server.ts";
+
+export { parseEnvFile };
 
 /** Username used when none is configured (development only). */
 export const DEV_USERNAME = "streamo-dev";
@@ -47,78 +55,16 @@ export interface ResolvedConfig {
 }
 
 /**
- * Parses `KEY=value` lines (`#` comments, optional `export `, single or
- * double quotes). Throws a `SyntaxError` naming the line that is malformed.
- */
-export function parseEnvFile(
-  text: string,
-  source = ".env",
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = line.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
-    if (!m) {
-      throw new SyntaxError(
-        `Cannot read ${source}: line ${i + 1} is not KEY=value`,
-      );
-    }
-    let value = m[2];
-    const quote = value[0];
-    if (
-      (quote === '"' || quote === "'") && value.endsWith(quote) &&
-      value.length > 1
-    ) {
-      value = value.slice(1, -1);
-      if (quote === '"') {
-        value = value.replace(/\\n/g, "\n").replace(/\\"/g, '"');
-      }
-    } else {
-      value = value.replace(/\s+#.*$/, "");
-    }
-    out[m[1]] = value;
-  }
-  return out;
-}
-
-function integer(
-  value: string | undefined,
-  what: string,
-  min: number,
-): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(
-      `Cannot start: ${what} must be an integer ≥ ${min}, got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return n;
-}
-
-/**
  * Resolves the server's settings from `args` and `env` (and the env file
  * named by `--env-file`, read with `readFile`). Throws an `Error` saying
  * which setting is wrong.
  */
 export async function resolveConfig(
   args: string[],
-  env: { get(name: string): string | undefined },
-  readFile: (path: string) => Promise<string> = Deno.readTextFile,
+  env: Env,
+  readFile: ReadFile = Deno.readTextFile,
 ): Promise<ResolvedConfig> {
-  // A bare `--env-file` (no value, or a flag next) means ".env".
-  args = args.map((arg, i) =>
-    arg === "--env-file" &&
-      (i + 1 >= args.length || args[i + 1].startsWith("--"))
-      ? "--env-file=.env"
-      : arg
-  );
-  const { values } = parseArgs({
-    args,
+  const { values, get } = await readSettings(args, env, readFile, {
     options: {
       name: { type: "string" },
       username: { type: "string" },
@@ -128,28 +74,9 @@ export async function resolveConfig(
       web: { type: "string" },
       host: { type: "string" },
       "key-iterations": { type: "string" },
-      "env-file": { type: "string" },
       help: { type: "boolean" },
     },
-    strict: true,
-    allowPositionals: false,
   });
-  let file: Record<string, string> = {};
-  const envFile = values["env-file"];
-  if (envFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(envFile);
-    } catch (error) {
-      throw new Error(
-        `Cannot read the env file ${envFile}: ${
-          error instanceof Error ? error.message : error
-        }`,
-      );
-    }
-    file = parseEnvFile(text, envFile);
-  }
-  const get = (name: string) => env.get(name) ?? file[name];
   const username = values.username ?? get("STREAMO_USERNAME");
   const password = values.password ?? get("STREAMO_PASSWORD");
   const devCredentials = !username && !password;

@@ -59,15 +59,21 @@ export interface BotOptions {
 interface StoredMessage {
   text?: unknown;
   at?: unknown;
-  re?: { key?: unknown; at?: unknown };
+  re?: { key?: unknown; at?: unknown; index?: unknown };
+}
+
+/** Names one question: its sender, time and index (several may share a millisecond). */
+function questionId(key: unknown, at: unknown, index: unknown): string {
+  return `${key}:${at}:${index}`;
 }
 
 /**
  * Runs a bot in a chat room:
  * - it watches the room's members' repos, never its own;
  * - it answers each new message at most once; an answer is stored as
- *   `{ text, at, re: { key, at } }` naming the message it answers, so a
- *   restarted bot knows what it already answered;
+ *   `{ text, at, re: { key, at, index } }` naming the message it answers
+ *   (sender, time, index in the sender's `messages`), so a restarted bot
+ *   knows what it already answered;
  * - **last-author rule**: it never answers a message that is itself an
  *   answer to one of its own messages — in that exchange it spoke last — so
  *   two bots triggering each other stop after one round;
@@ -86,6 +92,8 @@ export class Bot {
   readonly #since: number;
   readonly #now: () => number;
   readonly #answered = new Set<string>();
+  /** `key:at` of answers stored without an index (older bots). */
+  readonly #answeredAt = new Set<string>();
   readonly #seen = new Map<string, number>();
   readonly #watching = new Map<string, () => void>();
   readonly #queue: BotMessage[] = [];
@@ -124,9 +132,11 @@ export class Bot {
   async start(): Promise<void> {
     const { registry, roomKey, repo } = this.#options;
     for (const message of asMessages(repo.get("messages"))) {
-      if (message.re && typeof message.re.key === "string") {
-        this.#answered.add(`${message.re.key}:${message.re.at}`);
-      }
+      const re = message.re;
+      if (!re || typeof re.key !== "string") continue;
+      if (typeof re.index === "number") {
+        this.#answered.add(questionId(re.key, re.at, re.index));
+      } else this.#answeredAt.add(`${re.key}:${re.at}`);
     }
     const room = await registry.open(roomKey);
     this.#stopRoom = effect(() => {
@@ -168,10 +178,13 @@ export class Bot {
           continue;
         }
         if (m.at < this.#since) continue;
-        if (this.#answered.has(`${key}:${m.at}`)) continue;
+        const id = questionId(key, m.at, index);
+        if (this.#answered.has(id) || this.#answeredAt.has(`${key}:${m.at}`)) {
+          continue;
+        }
         // Last-author rule: an answer to one of our messages ends the exchange.
         if (m.re && m.re.key === this.key) continue;
-        this.#answered.add(`${key}:${m.at}`);
+        this.#answered.add(id);
         this.#queue.push({
           key,
           name: typeof name === "string" ? name : key.slice(0, 8) + "…",
@@ -212,7 +225,7 @@ export class Bot {
         repo.push("messages", {
           text,
           at: this.#now(),
-          re: { key: message.key, at: message.at },
+          re: { key: message.key, at: message.at, index: message.index },
         });
         await repo.whenSigned();
         this.#count++;

@@ -73,6 +73,7 @@ Deno.test("Bot answers each question once, never its own messages", async () => 
   assert.deepEqual(answers(botRepo)[0].re, {
     key: human.key,
     at: human.get("messages", 0, "at"),
+    index: 0,
   });
   // A restarted bot does not answer again.
   await bot.stop();
@@ -148,5 +149,66 @@ Deno.test("A burst of 20 questions yields 20 answers, each its own commit, no fo
   assert.deepEqual(texts, Array.from({ length: 20 }, (_, i) => `echo q${i}`));
   assert.equal(botRepo.history().length - commitsBefore, 20);
   assert.equal(botRepo.signedLength, botRepo.byteLength);
+  await bot.stop();
+});
+
+Deno.test("Questions sent in the same millisecond are each answered once", async () => {
+  const r = await room();
+  const human = await r.join("human");
+  const botRepo = await r.join("timebot");
+  const bot = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    since: 0,
+    reply: (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
+  });
+  await bot.start();
+  for (const text of ["/time", "/members", "chatter", "/time"]) {
+    human.push("messages", { text, at: 5000 });
+  }
+  await settle([bot]);
+  assert.deepEqual(answers(botRepo).map((m) => m.text), [
+    "re /time",
+    "re /members",
+    "re /time",
+  ]);
+  // Restarted, it knows all three were answered.
+  await bot.stop();
+  const again = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    since: 0,
+    reply: (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
+  });
+  await again.start();
+  await settle([again]);
+  assert.equal(answers(botRepo).length, 3);
+  await again.stop();
+});
+
+Deno.test("A restarted bot also recognizes answers stored without an index", async () => {
+  const r = await room();
+  const human = await r.join("human");
+  const botRepo = await r.join("timebot");
+  human.push("messages", { text: "/time", at: 7000 });
+  await human.whenSigned();
+  botRepo.push("messages", {
+    text: "earlier answer",
+    at: 7001,
+    re: { key: human.key, at: 7000 },
+  });
+  await botRepo.whenSigned();
+  const bot = new Bot({
+    registry: r.registry,
+    roomKey: r.roomKey,
+    repo: botRepo,
+    since: 0,
+    reply: () => "again",
+  });
+  await bot.start();
+  await settle([bot]);
+  assert.equal(answers(botRepo).length, 1);
   await bot.stop();
 });

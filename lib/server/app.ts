@@ -42,6 +42,12 @@ export interface ServerOptions {
   onPresence?: (presence: PresenceEvent, connection: SyncConnection) => void;
   /** Called with each rejection, both directions. */
   onReject?: (event: RejectEvent, connection: SyncConnection) => void;
+  /**
+   * Serve this relay instead of making one — to serve one relay (one set
+   * of topics and presence) on several ports. `limits`, `filter` and the
+   * `on…` callbacks are then the relay's own and ignored here.
+   */
+  relay?: Relay;
 }
 
 /** A relay server: mount `fetch` on `Deno.serve`, add routes to `app`. */
@@ -82,7 +88,7 @@ const RAW_BATCH = 64 * 1024 * 1024;
  */
 export function createServer(options: ServerOptions): StreamoServer {
   const { registry } = options;
-  const relay = new Relay(registry, {
+  const relay = options.relay ?? new Relay(registry, {
     limits: options.limits,
     filter: options.filter,
     onAnnounce: options.onAnnounce,

@@ -40,6 +40,8 @@ export const DEFAULT_HIGH_WATER = 1024 * 1024;
 /** Default `bufferedAmount` below which paused streams resume. */
 export const DEFAULT_LOW_WATER = 256 * 1024;
 const POLL_MS = 5;
+/** Default of {@linkcode SyncPeerOptions.closeTimeoutMs}. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 /** A rejection, sent by us (`"sent"`) or by the peer (`"received"`). */
 export interface RejectEvent extends RejectMessage {
@@ -85,6 +87,12 @@ export interface SyncPeerOptions {
   onSynced?: (key: string, offset: number, peer: SyncPeer) => void;
   /** Called once the transport closed. */
   onClose?: (code: number, reason: string, peer: SyncPeer) => void;
+  /**
+   * Longest wait, after `close()`, for the transport to report it closed,
+   * ms (default 5,000): a peer that never answers the close frame is then
+   * taken as gone, so `close()` always resolves.
+   */
+  closeTimeoutMs?: number;
   /**
    * Whether a repo this side signs (`repo.canSign`) rebases when the peer's
    * history of it forked from ours (default true): ours is set aside, theirs
@@ -161,6 +169,7 @@ export class SyncPeer {
   #flushQueued = false;
   #paused = false;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #stopOpen: (() => void) | undefined;
   #rejectTimes: number[] = [];
   #closedPromise: Promise<void>;
@@ -234,6 +243,12 @@ export class SyncPeer {
       this.#closing = true;
       try {
         this.#transport.close(code, reason);
+        if (!this.#closed) {
+          this.#closeTimer = setTimeout(
+            () => this.#onClosed(code, reason),
+            this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+          );
+        }
       } catch {
         this.#onClosed(code, reason);
       }
@@ -841,6 +856,7 @@ export class SyncPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#pollTimer);
+    clearTimeout(this.#closeTimer);
     this.#stopOpen?.();
     for (const link of this.#links.values()) {
       this.#stopOutgoing(link);

@@ -10,6 +10,7 @@ import { isRepoKey } from "../registry/key.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import type { AnnounceEvent, PresenceEvent } from "./client.ts";
 import {
+  RateMeter,
   type ResolvedLimits,
   resolveLimits,
   type SyncLimits,
@@ -20,7 +21,11 @@ import {
   REGISTRY_HANDSHAKE,
   type UnknownMessage,
 } from "./messages.ts";
-import { type RejectEvent, SyncPeer } from "./peer.ts";
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type RejectEvent,
+  SyncPeer,
+} from "./peer.ts";
 import { StreamPeer } from "./single_stream.ts";
 import { CloseCode, messageData, type Transport } from "./transport.ts";
 
@@ -43,6 +48,11 @@ export interface AcceptOptions {
   onClose?: (connection: SyncConnection) => void;
   /** Bytes per outgoing data message (default 64 KiB). */
   batchBytes?: number;
+  /**
+   * Longest wait, after `close()`, for the peer to answer the close, ms
+   * (default 5,000); then the connection counts as closed anyway.
+   */
+  closeTimeoutMs?: number;
 }
 
 /** One accepted connection. */
@@ -65,21 +75,98 @@ export interface SyncConnection {
 
 let nextConnectionId = 1;
 
+function messageSize(data: unknown): number {
+  if (typeof data === "string") return data.length;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+/**
+ * `inner`, with every incoming message first shown to `admit`: messages it
+ * refuses never reach the handlers set on the returned transport.
+ */
+function meteredTransport(
+  inner: Transport,
+  admit: (data: unknown) => boolean,
+): Transport {
+  const outer: Transport = {
+    send: (data) => inner.send(data),
+    close: (code, reason) => inner.close(code, reason),
+    get bufferedAmount() {
+      return inner.bufferedAmount;
+    },
+    get readyState() {
+      return inner.readyState;
+    },
+    get binaryType() {
+      return inner.binaryType;
+    },
+    set binaryType(type: string | undefined) {
+      if ("binaryType" in inner) inner.binaryType = type;
+    },
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+    onerror: null,
+  };
+  inner.onopen = (event) => outer.onopen?.(event);
+  inner.onmessage = (event) => {
+    if (admit(event.data)) outer.onmessage?.(event);
+  };
+  inner.onclose = (event) => outer.onclose?.(event);
+  inner.onerror = (event) => outer.onerror?.(event);
+  return outer;
+}
+
 /**
  * Runs the server side of one connection on an open `transport`: the first
  * message picks the mode — `registry` for multi-repo sync, a repo's hex key
  * for single-stream mode — and anything else closes the connection with
- * code 1002.
+ * code 1002. A client sending more than `limits.maxMessagesPerSecond`
+ * messages or `limits.maxBytesPerSecond` bytes per second (sustained) is
+ * sent `reject {reason: "rate"}` (multi-repo mode) and closed with 1008.
  */
 export function acceptRegistrySync(
   registry: RepoRegistry,
-  transport: Transport,
+  socket: Transport,
   options: AcceptOptions = {},
 ): SyncConnection {
   const id = `c${nextConnectionId++}`;
   let mode: SyncConnection["mode"] = "pending";
   let peer: SyncPeer | StreamPeer | undefined;
   let closed = false;
+  const limits = resolveLimits(options.limits);
+  const meter = new RateMeter(
+    limits.maxMessagesPerSecond,
+    limits.maxBytesPerSecond,
+  );
+  let flooded = false;
+  const transport = meteredTransport(socket, (data) => {
+    if (flooded || closed) return false;
+    const over = meter.take(messageSize(data));
+    if (over === undefined) return true;
+    flooded = true;
+    const message = `${over}: this connection is closed for flooding`;
+    if (mode === "registry") {
+      const reject = { type: "reject" as const, reason: "rate" as const };
+      try {
+        socket.send(JSON.stringify({ ...reject, message }));
+      } catch { /* closing anyway */ }
+      options.onReject?.({ ...reject, message, direction: "sent" }, connection);
+    }
+    // Closing in a later task: closing in the same task as the send above
+    // lets Deno drop the close frame (the client then sees an abrupt EOF).
+    setTimeout(() => {
+      if (!closed) {
+        socket.close(
+          CloseCode.policyViolation,
+          `flooding: ${over}`.slice(0, 120),
+        );
+      }
+    }, 0);
+    return false;
+  });
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const connection: SyncConnection = {
@@ -97,13 +184,23 @@ export function acceptRegistrySync(
       return peer?.bytesReceived ?? 0;
     },
     close(code = CloseCode.normal, reason = "") {
-      if (peer) return peer.close(code, reason);
-      if (!closed) transport.close(code, reason);
+      if (closed) return done;
+      if (peer) void peer.close(code, reason);
+      else transport.close(code, reason);
+      // A peer that never answers the close must not keep it open forever.
+      if (!closed && closeTimer === undefined) {
+        closeTimer = setTimeout(
+          finish,
+          options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+        );
+      }
       return done;
     },
     done,
   };
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
   const finish = () => {
+    clearTimeout(closeTimer);
     if (closed) return;
     closed = true;
     options.onClose?.(connection);
@@ -129,6 +226,7 @@ export function acceptRegistrySync(
         filter: options.filter,
         accept: options.filter,
         batchBytes: options.batchBytes,
+        closeTimeoutMs: options.closeTimeoutMs,
         onControl: (m) => {
           if (!("unknown" in m) && m.type === "announce") {
             options.onAnnounce?.({ key: m.key, topic: m.topic }, connection);
@@ -292,7 +390,9 @@ export class Relay {
 
   /**
    * Closes every connection (code 1012 "service restart" by default, so
-   * clients reconnect) and refuses new ones; resolves once all are closed.
+   * clients reconnect) and refuses new ones; resolves once all are closed,
+   * each connection waiting at most `closeTimeoutMs` for its peer (a peer
+   * that never answers a close cannot hang a shutdown).
    */
   async close(
     code: number = CloseCode.serviceRestart,

@@ -234,11 +234,15 @@ async function main(): Promise<void> {
     rate >= 5000 ? "ok" : "MISS",
   ]);
   const mbs = batched.byteLength / 1e6 / (b / 1000);
+  // Each chunk travels as a [u32 length][chunk] frame: the bytes on the wire.
+  const wire = batched.byteLength + 4 * batched.chunkCount;
   rows.push([
     "W3b 1,000 commits, 1 signature per 100",
-    `${mbs.toFixed(1)} MB/s (${b.toFixed(0)} ms, ${
+    `${mbs.toFixed(1)} MB/s of stream (${b.toFixed(0)} ms, ${
       (batched.byteLength / 1024).toFixed(0)
-    } KiB, ${((COMMITS / b) * 1000).toFixed(0)} commits/s)`,
+    } KiB; ${(wire / 1e6 / (b / 1000)).toFixed(1)} MB/s of frames, ${
+      (wire / 1024).toFixed(0)
+    } KiB; ${((COMMITS / b) * 1000).toFixed(0)} commits/s)`,
     "≥ 20 MB/s",
     mbs >= 20 ? "ok" : "MISS",
   ]);

@@ -43,9 +43,7 @@ self.onmessage = async (event: MessageEvent) => {
       const arrivals: number[] = [];
       marks.push(arrivals);
       registry.onOpen((copy) => {
-        copy.onVerified(({ offset, chunks }) => {
-          let end = offset;
-          for (const c of chunks) end += c.length;
+        copy.onVerified(({ end }) => {
           arrivals.push(end, now());
           if (job.length !== undefined && end >= job.length && !reported) {
             reported = true;

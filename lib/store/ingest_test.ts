@@ -63,6 +63,34 @@ Deno.test("Ingest copies a signed stream byte for byte", async () => {
   assert.equal(copy.signedLength, source.byteLength);
 });
 
+Deno.test("Repo.onVerified() reports each verified range once, with its end and its chunks", async () => {
+  const source = await writer(3);
+  const copy = reader(source);
+  const ranges: { offset: number; end: number; bytes: string }[] = [];
+  copy.onVerified((range) => {
+    const bytes = new Uint8Array(range.end - range.offset);
+    let at = 0;
+    for (const chunk of range.chunks) {
+      bytes.set(chunk, at);
+      at += chunk.length;
+    }
+    assert.equal(at, bytes.length, "the chunks fill the range exactly");
+    ranges.push({ ...range, bytes: bytesToHex(bytes) });
+  });
+  new Ingest(copy).write(frames(source));
+  assert.equal(ranges.length, 4, "one range per signature");
+  let offset = 0;
+  for (const range of ranges) {
+    assert.equal(range.offset, offset, "ranges are contiguous");
+    assert.equal(
+      range.bytes,
+      bytesToHex(source.slice(range.offset, range.end)),
+    );
+    offset = range.end;
+  }
+  assert.equal(offset, source.byteLength);
+});
+
 Deno.test("Ingest holds unsigned chunks pending and appends nothing", async () => {
   const source = await writer(1);
   const copy = reader(source);

@@ -48,8 +48,15 @@ export interface RepoSigner {
 export interface VerifiedRange {
   /** Offset of the range's first byte in the stream. */
   offset: number;
-  /** The range's chunks, in order; it ends with a SIGNATURE chunk. */
-  chunks: Uint8Array[];
+  /** Offset just past the range's last byte. */
+  end: number;
+  /**
+   * The range's chunks, in order; it ends with a SIGNATURE chunk. They are
+   * copied from the stream when first read, so a listener that needs only
+   * `offset` and `end` costs nothing per chunk; read them during the
+   * listener call (a later rebase may replace those bytes).
+   */
+  readonly chunks: Uint8Array[];
 }
 
 /** What a rebase did (see {@linkcode Repo.rebaseOnto}). */
@@ -422,10 +429,7 @@ export class Repo extends Streamo {
     } finally {
       this.#rebasing = false;
     }
-    const range = {
-      offset: forkLength,
-      chunks: this.chunksBetween(forkLength),
-    };
+    const range = this.#range(forkLength, this.#signedLength);
     for (const listener of this.#rewritten) listener(range);
     const result = { forkLength, commit, conflicts: merge.conflicts };
     for (const listener of this.#rebased) listener(result);
@@ -476,15 +480,31 @@ export class Repo extends Streamo {
         `Cannot read chunks from ${offset}: not a chunk boundary`,
       );
     }
-    const buf = this.chunks.buffer;
-    let start = offset;
+    if (offset >= stop) return out;
+    // One copy of the range, and a view of it per chunk: chunks are tiny,
+    // and one allocation per chunk would cost more than the copy.
+    const copy = this.chunks.buffer.slice(offset, stop);
+    let start = 0;
     for (let a = offset; a < stop; a++) {
       if (this.chunks.isChunkEnd(a)) {
-        out.push(buf.slice(start, a + 1));
-        start = a + 1;
+        out.push(copy.subarray(start, a + 1 - offset));
+        start = a + 1 - offset;
       }
     }
     return out;
+  }
+
+  /** A range whose chunks are copied when first read. */
+  #range(offset: number, end: number): VerifiedRange {
+    let chunks: Uint8Array[] | undefined;
+    const copy = () => this.chunksBetween(offset, end);
+    return {
+      offset,
+      end,
+      get chunks() {
+        return chunks ??= copy();
+      },
+    };
   }
 
   /** A repo's value is its last commit's data. @internal */
@@ -525,7 +545,7 @@ export class Repo extends Streamo {
     if (end <= offset) return;
     this.#signedLength = end;
     if (this.#verified.size === 0 || this.#rebasing) return;
-    const range = { offset, chunks: this.chunksBetween(offset, end) };
+    const range = this.#range(offset, end);
     for (const listener of this.#verified) listener(range);
   }
 

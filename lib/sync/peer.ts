@@ -749,8 +749,8 @@ export class SyncPeer {
     link.next = Math.min(peerFrom, length);
     link.peerHas = Math.max(link.peerHas, peerFrom);
     link.replayEnd = length;
-    // Watch the length rather than `onVerified`, which would copy each
-    // range's chunks for us; the flush reads the repo's bytes directly.
+    // Watch the length rather than `onVerified`: the flush reads the repo's
+    // bytes directly, and batches whatever arrived since the last one.
     link.stopVerified = effect(() => {
       void repo.signedLength;
       untracked(() => this.#markDirty(link));

@@ -77,6 +77,24 @@ export class ChunkStore {
   #index: Int32Array | undefined;
   #indexed = 0;
 
+  // Where the chunk #checkCode is checking starts, for #checkAddress.
+  #checkedStart = 0;
+
+  // One function for every check, so that checking allocates nothing.
+  readonly #checkAddress = (address: number): void => {
+    const chunkStart = this.#checkedStart;
+    if (address >= chunkStart) {
+      throw new RangeError(
+        `Cannot append chunk at ${chunkStart}: it references address ${address}, which is not before the chunk`,
+      );
+    }
+    if (!this.isChunkEnd(address)) {
+      throw new RangeError(
+        `Cannot append chunk at ${chunkStart}: it references address ${address}, which is inside a chunk, not a chunk's last byte`,
+      );
+    }
+  };
+
   /** Creates an empty store; `capacity` pre-sizes the byte buffer. */
   constructor(capacity = 256) {
     this.#bytes = new Uint8Array(Math.max(16, capacity));
@@ -185,18 +203,6 @@ export class ChunkStore {
     const buf = this.#bytes;
     buf.set(bytes.subarray(0, total), start);
     let chunkStart = start;
-    const check = (address: number): void => {
-      if (address >= chunkStart) {
-        throw new RangeError(
-          `Cannot append chunk at ${chunkStart}: it references address ${address}, which is not before the chunk`,
-        );
-      }
-      if (!this.isChunkEnd(address)) {
-        throw new RangeError(
-          `Cannot append chunk at ${chunkStart}: it references address ${address}, which is inside a chunk, not a chunk's last byte`,
-        );
-      }
-    };
     let previous = 0;
     const index = this.#index;
     try {
@@ -209,12 +215,7 @@ export class ChunkStore {
           );
         }
         const address = start + end - 1;
-        const width = codeWidth(buf, address, chunkStart, check);
-        if (width !== length) {
-          throw new SyntaxError(
-            `Cannot append chunk at ${chunkStart}: its footer says ${width} bytes but it has ${length}`,
-          );
-        }
+        this.#checkCode(buf, address, chunkStart, chunkStart);
         this.#ends[address >> 3] |= 1 << (address & 7);
         this.#length = address + 1;
         this.#chunkCount++;
@@ -285,11 +286,7 @@ export class ChunkStore {
    * end on a chunk boundary.
    */
   prefix(byteLength: number = this.#length): ChunkStore {
-    if (
-      !Number.isSafeInteger(byteLength) || byteLength < 0 ||
-      byteLength > this.#length ||
-      (byteLength > 0 && !this.isChunkEnd(byteLength - 1))
-    ) {
+    if (!this.#isBoundary(byteLength)) {
       throw new RangeError(
         `Cannot copy the first ${byteLength} bytes: that is not a chunk boundary of this ${this.#length}-byte stream`,
       );
@@ -321,11 +318,7 @@ export class ChunkStore {
    */
   truncate(byteLength: number): void {
     if (byteLength === this.#length) return;
-    if (
-      !Number.isSafeInteger(byteLength) || byteLength < 0 ||
-      byteLength > this.#length ||
-      (byteLength > 0 && !this.isChunkEnd(byteLength - 1))
-    ) {
+    if (!this.#isBoundary(byteLength)) {
       throw new RangeError(
         `Cannot truncate to ${byteLength} bytes: not a chunk boundary of this ${this.#length}-byte stream`,
       );
@@ -351,6 +344,13 @@ export class ChunkStore {
     return -1;
   }
 
+  /** True when the first `byteLength` bytes of the stream are whole chunks. */
+  #isBoundary(byteLength: number): boolean {
+    return Number.isSafeInteger(byteLength) && byteLength >= 0 &&
+      byteLength <= this.#length &&
+      (byteLength === 0 || this.isChunkEnd(byteLength - 1));
+  }
+
   /** Throws unless `code` is one well-formed code whose addresses name earlier chunks. */
   #check(code: Uint8Array): void {
     if (!(code instanceof Uint8Array)) {
@@ -366,22 +366,25 @@ export class ChunkStore {
         `Cannot append chunk: ${code.length} bytes is longer than any code (max ${MAX_CHUNK_LENGTH})`,
       );
     }
-    const start = this.#length;
-    const width = codeWidth(code, code.length - 1, 0, (address) => {
-      if (address >= start) {
-        throw new RangeError(
-          `Cannot append chunk at ${start}: it references address ${address}, which is not before the chunk`,
-        );
-      }
-      if (!this.isChunkEnd(address)) {
-        throw new RangeError(
-          `Cannot append chunk at ${start}: it references address ${address}, which is inside a chunk, not a chunk's last byte`,
-        );
-      }
-    });
-    if (width !== code.length) {
+    this.#checkCode(code, code.length - 1, 0, this.#length);
+  }
+
+  /**
+   * Throws unless `buf[from, end]` is one well-formed code whose addresses
+   * name chunks before `chunkStart`, where it is (to be) appended.
+   */
+  #checkCode(
+    buf: Uint8Array,
+    end: number,
+    from: number,
+    chunkStart: number,
+  ): void {
+    this.#checkedStart = chunkStart;
+    const width = codeWidth(buf, end, from, this.#checkAddress);
+    const length = end - from + 1;
+    if (width !== length) {
       throw new SyntaxError(
-        `Cannot append chunk at ${start}: its footer says ${width} bytes but it has ${code.length}`,
+        `Cannot append chunk at ${chunkStart}: its footer says ${width} bytes but it has ${length}`,
       );
     }
   }

@@ -122,10 +122,16 @@ class Reader {
   depth = 0;
   rootBuf: Uint8Array | undefined;
   rootEnd = 0;
+  // The parts of the DUPLE last split (see split()).
+  leftBuf: Uint8Array;
+  leftEnd = 0;
+  rightBuf: Uint8Array;
+  rightEnd = 0;
 
   constructor(store: ChunkStore) {
     this.store = store;
     this.sbuf = store.buffer;
+    this.leftBuf = this.rightBuf = this.sbuf;
     this.limit = Math.min(MAX_DECODE_NODES, store.byteLength + EXTRA_CODES);
   }
 
@@ -194,10 +200,51 @@ class Reader {
     ];
   }
 
+  /**
+   * The parts of the code at `buf[end]`: two for a DUPLE, one for the
+   * one-part codecs, none otherwise.
+   */
+  parts(buf: Uint8Array, end: number): Cursor[] {
+    const f = buf[end];
+    if (isDupleFooter(f)) return this.dupleParts(buf, end);
+    const base = onePartBase(f);
+    return base < 0 ? [] : [this.onlyPart(buf, end, base)];
+  }
+
   /** Counts a visit to a tree node `level` levels below its tree's root. */
   enterTree(level: number, end: number): void {
     this.visit();
     if (level > MAX_TREE_DEPTH) throw this.treeTooDeep(end);
+  }
+
+  /**
+   * Counts a visit to the DUPLE at `buf[end]` (see {@linkcode enterTree})
+   * and sets `leftBuf`/`leftEnd` and `rightBuf`/`rightEnd` to its parts,
+   * without allocating; callers copy them before the next split.
+   */
+  split(buf: Uint8Array, end: number, level: number): void {
+    this.enterTree(level, end);
+    const option = buf[end] - DUPLE;
+    const ro = option % PART_OPTIONS;
+    const lo = (option - ro) / PART_OPTIONS;
+    let rightBuf = buf;
+    let rightEnd = end - 1;
+    let rightWidth = ro;
+    if (ro === 0) rightWidth = inlineWidth(buf, end - 1);
+    else {
+      rightBuf = this.sbuf;
+      rightEnd = readUint(buf, end - ro, ro);
+    }
+    let leftBuf = buf;
+    let leftEnd = end - 1 - rightWidth;
+    if (lo !== 0) {
+      leftBuf = this.sbuf;
+      leftEnd = readUint(buf, leftEnd - lo + 1, lo);
+    }
+    this.leftBuf = leftBuf;
+    this.leftEnd = leftEnd;
+    this.rightBuf = rightBuf;
+    this.rightEnd = rightEnd;
   }
 
   value(at: Cursor): unknown {
@@ -278,11 +325,7 @@ class Reader {
     }
     if (f === EMPTY_STRING) return "";
     if (f < UINT7) {
-      const o = f - STRING;
-      const n = o === 0
-        ? this.gather(buf, end - 1)
-        : this.gather(this.sbuf, readUint(buf, end - o, o));
-      const text = utf8(n);
+      const text = utf8(this.gatherPart(buf, end, STRING));
       releaseScratch();
       return text;
     }
@@ -340,6 +383,17 @@ class Reader {
     return this.words(treeBuf, treeEnd, 0, end, 0);
   }
 
+  /**
+   * Gathers into `scratch` the bytes of the one part of the code at
+   * `buf[end]`, a one-part codec whose first footer is `base`.
+   */
+  gatherPart(buf: Uint8Array, end: number, base: number): number {
+    const o = buf[end] - base;
+    return o === 0
+      ? this.gather(buf, end - 1)
+      : this.gather(this.sbuf, readUint(buf, end - o, o));
+  }
+
   /** Appends the words under the DUPLE at `buf[end]` at `scratch[n]`. */
   words(
     buf: Uint8Array,
@@ -348,25 +402,8 @@ class Reader {
     at: number,
     level: number,
   ): number {
-    this.visit();
-    if (level > MAX_TREE_DEPTH) throw this.treeTooDeep(end);
-    const option = buf[end] - DUPLE;
-    const ro = option % PART_OPTIONS;
-    const lo = (option - ro) / PART_OPTIONS;
-    let rightBuf = buf;
-    let rightEnd = end - 1;
-    let rightWidth = ro;
-    if (ro === 0) rightWidth = inlineWidth(buf, end - 1);
-    else {
-      rightBuf = this.sbuf;
-      rightEnd = readUint(buf, end - ro, ro);
-    }
-    let leftBuf = buf;
-    let leftEnd = end - 1 - rightWidth;
-    if (lo !== 0) {
-      leftBuf = this.sbuf;
-      leftEnd = readUint(buf, leftEnd - lo + 1, lo);
-    }
+    this.split(buf, end, level);
+    const { leftBuf, leftEnd, rightBuf, rightEnd } = this;
     n = this.word(leftBuf, leftEnd, n, at, level + 1);
     return this.word(rightBuf, rightEnd, n, at, level + 1);
   }
@@ -394,10 +431,7 @@ class Reader {
   }
 
   float64(buf: Uint8Array, end: number, base: number, codec: string): number {
-    const o = buf[end] - base;
-    const n = o === 0
-      ? this.gather(buf, end - 1)
-      : this.gather(this.sbuf, readUint(buf, end - o, o));
+    const n = this.gatherPart(buf, end, base);
     if (n !== 8) {
       throw new SyntaxError(
         `Cannot decode ${codec} at ${end}: expected 8 bytes, found ${n}`,
@@ -406,31 +440,15 @@ class Reader {
     return scratchView.getFloat64(0, true);
   }
 
+  /** Appends the items of the ARRAY tree under the DUPLE at `buf[end]`. */
   itemsInto(
     buf: Uint8Array,
     end: number,
     items: unknown[],
     level: number,
   ): void {
-    this.visit();
-    if (level > MAX_TREE_DEPTH) throw this.treeTooDeep(end);
-    const option = buf[end] - DUPLE;
-    const ro = option % PART_OPTIONS;
-    const lo = (option - ro) / PART_OPTIONS;
-    let rightBuf = buf;
-    let rightEnd = end - 1;
-    let rightWidth = ro;
-    if (ro === 0) rightWidth = inlineWidth(buf, end - 1);
-    else {
-      rightBuf = this.sbuf;
-      rightEnd = readUint(buf, end - ro, ro);
-    }
-    let leftBuf = buf;
-    let leftEnd = end - 1 - rightWidth;
-    if (lo !== 0) {
-      leftBuf = this.sbuf;
-      leftEnd = readUint(buf, leftEnd - lo + 1, lo);
-    }
+    this.split(buf, end, level);
+    const { leftBuf, leftEnd, rightBuf, rightEnd } = this;
     if (isDupleFooter(leftBuf[leftEnd])) {
       this.itemsInto(leftBuf, leftEnd, items, level + 1);
     } else items.push(this.valueAt(leftBuf, leftEnd));
@@ -439,42 +457,19 @@ class Reader {
     } else items.push(this.valueAt(rightBuf, rightEnd));
   }
 
+  /** Sets the entries of the OBJECT tree under the DUPLE at `buf[end]`. */
   entriesInto(
     buf: Uint8Array,
     end: number,
     out: Record<string, unknown>,
     level: number,
   ): void {
-    this.visit();
-    if (level > MAX_TREE_DEPTH) throw this.treeTooDeep(end);
-    const option = buf[end] - DUPLE;
-    const ro = option % PART_OPTIONS;
-    const lo = (option - ro) / PART_OPTIONS;
-    let rightBuf = buf;
-    let rightEnd = end - 1;
-    let rightWidth = ro;
-    if (ro === 0) rightWidth = inlineWidth(buf, end - 1);
-    else {
-      rightBuf = this.sbuf;
-      rightEnd = readUint(buf, end - ro, ro);
-    }
-    let leftBuf = buf;
-    let leftEnd = end - 1 - rightWidth;
-    if (lo !== 0) {
-      leftBuf = this.sbuf;
-      leftEnd = readUint(buf, leftEnd - lo + 1, lo);
-    }
+    this.split(buf, end, level);
+    const { leftBuf, leftEnd, rightBuf, rightEnd } = this;
     const leftIsNode = isDupleFooter(leftBuf[leftEnd]);
     const rightIsNode = isDupleFooter(rightBuf[rightEnd]);
     if (!leftIsNode && !rightIsNode) {
-      const name = this.valueAt(leftBuf, leftEnd);
-      if (typeof name !== "string") {
-        throw new SyntaxError(
-          `Cannot decode OBJECT: an entry's name at ${leftEnd} is ${
-            describeValue(name)
-          }, not a string`,
-        );
-      }
+      const name = entryName(this.valueAt(leftBuf, leftEnd), leftEnd);
       setOwn(out, name, this.valueAt(rightBuf, rightEnd));
     } else if (leftIsNode && rightIsNode) {
       this.entriesInto(leftBuf, leftEnd, out, level + 1);
@@ -536,15 +531,7 @@ class Reader {
   }
 
   name(at: Cursor): string {
-    const name = this.value(at);
-    if (typeof name !== "string") {
-      throw new SyntaxError(
-        `Cannot decode OBJECT: an entry's name at ${at.end} is ${
-          describeValue(name)
-        }, not a string`,
-      );
-    }
-    return name;
+    return entryName(this.value(at), at.end);
   }
 
   /** The ref a cursor stands for. */
@@ -592,6 +579,18 @@ function inlineWidth(buf: Uint8Array, end: number): number {
   if (f < UINT8ARRAY) return 1 + f - WORD;
   if (f >= UINT7 && f < FLOAT64) return 1;
   return codeWidth(buf, end);
+}
+
+/** The decoded name of the entry at `end`; a `SyntaxError` unless a string. */
+function entryName(name: unknown, end: number): string {
+  if (typeof name !== "string") {
+    throw new SyntaxError(
+      `Cannot decode OBJECT: an entry's name at ${end} is ${
+        describeValue(name)
+      }, not a string`,
+    );
+  }
+  return name;
 }
 
 /** A short description of a decoded value, for messages. */
@@ -653,16 +652,13 @@ function countCodes(reader: Reader, buf: Uint8Array, end: number): number {
     next: number;
     total: number;
   }
-  const frameOf = (buf: Uint8Array, end: number): Frame => {
-    const f = buf[end];
-    let children: Cursor[] = [];
-    if (isDupleFooter(f)) children = reader.dupleParts(buf, end);
-    else {
-      const base = onePartBase(f);
-      if (base >= 0) children = [reader.onlyPart(buf, end, base)];
-    }
-    return { buf, end, children, next: 0, total: 1 };
-  };
+  const frameOf = (buf: Uint8Array, end: number): Frame => ({
+    buf,
+    end,
+    children: reader.parts(buf, end),
+    next: 0,
+    total: 1,
+  });
   const stack: Frame[] = [frameOf(buf, end)];
   for (;;) {
     const frame = stack[stack.length - 1];
@@ -694,8 +690,7 @@ function onePartBase(f: number): number {
   if (f < FLOAT64) return -1;
   if (f < DATE) return FLOAT64;
   if (f < SIGNATURE) return DATE;
-  if (f < EMPTY_ARRAY) return -1;
-  if (f === EMPTY_ARRAY) return -1;
+  if (f <= EMPTY_ARRAY) return -1;
   if (f < EMPTY_OBJECT) return ARRAY;
   if (f === EMPTY_OBJECT) return -1;
   if (f < VARIABLE) return OBJECT;
@@ -718,8 +713,7 @@ function arrayObjectRef(reader: Reader, inner: Cursor, end: number): number {
 }
 
 function isDuple(at: Cursor): boolean {
-  const f = at.buf[at.end];
-  return f >= DUPLE && f < EMPTY_ARRAY;
+  return isDupleFooter(at.buf[at.end]);
 }
 
 /** Sets an own enumerable property, `__proto__` included. */
@@ -1015,37 +1009,7 @@ export function footerOf(store: ChunkStore, ref: number): number {
 export function partRefsOf(store: ChunkStore, ref: number): number[] {
   const reader = new Reader(store);
   const at = reader.cursor(ref);
-  const f = at.buf[at.end];
-  if (f >= DUPLE && f < EMPTY_ARRAY) {
-    return reader.dupleParts(at.buf, at.end).map((c) => reader.ref(c));
-  }
-  const base = f < UINT8ARRAY
-    ? -1
-    : f < EMPTY_STRING
-    ? UINT8ARRAY
-    : f === EMPTY_STRING
-    ? -1
-    : f < UINT7
-    ? STRING
-    : f < FLOAT64
-    ? -1
-    : f < DATE
-    ? FLOAT64
-    : f < SIGNATURE
-    ? DATE
-    : f < DUPLE
-    ? -1
-    : f === EMPTY_ARRAY || f === EMPTY_OBJECT
-    ? -1
-    : f < EMPTY_OBJECT
-    ? ARRAY
-    : f < VARIABLE
-    ? OBJECT
-    : f < UNUSED
-    ? VARIABLE
-    : -1;
-  if (base < 0) return [];
-  return [reader.ref(reader.onlyPart(at.buf, at.end, base))];
+  return reader.parts(at.buf, at.end).map((c) => reader.ref(c));
 }
 
 /** The ref inside any VARIABLE boxes around the code at `ref`. */

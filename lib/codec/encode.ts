@@ -45,7 +45,7 @@ const textEncoder = new TextEncoder();
  * address it would get, otherwise by address (appending it if absent).
  * Returns the part's bytes; they are `code` itself exactly when inline.
  */
-export function placePart(store: ChunkStore, code: Uint8Array): Uint8Array {
+function placePart(store: ChunkStore, code: Uint8Array): Uint8Array {
   const existing = store.lookup(code);
   if (existing === undefined) {
     const next = Math.max(0, store.byteLength + code.length - 1);
@@ -125,17 +125,6 @@ export function treeOf(
     () =>
       count - split === 1 ? item(hi - 1) : treeOf(store, item, lo + split, hi),
   );
-}
-
-/** The code of raw bytes: WORD for 0..4 bytes, else UINT8ARRAY of 4-byte words. */
-export function encodeBytes(store: ChunkStore, bytes: Uint8Array): Uint8Array {
-  const e = takeEncoder(store);
-  try {
-    e.bytesCode(bytes, 0, bytes.length);
-    return e.buf.slice(0, e.sp);
-  } finally {
-    releaseEncoder(e);
-  }
 }
 
 function isPlainObject(value: object): boolean {
@@ -358,21 +347,13 @@ class Encoder {
 
   /** The code of `src[from, from + n)`: a WORD, or a UINT8ARRAY of words. */
   bytesCode(src: Uint8Array, from: number, n: number): void {
-    if (n <= 4) {
-      this.ensure(n + 1);
-      const buf = this.buf;
-      let at = this.sp;
-      for (let i = 0; i < n; i++) buf[at++] = src[from + i];
-      buf[at++] = WORD + n;
-      this.sp = at;
-      this.refsLast = false;
-      return;
-    }
+    if (n <= 4) return this.word(src, from, n, 0);
     const start = this.sp;
     this.words(src, from, n, 0, Math.ceil(n / 4));
     this.onePart(UINT8ARRAY, start);
   }
 
+  /** The WORD of the `i`th (up to) 4 bytes of `src[from, from + n)`. */
   word(src: Uint8Array, from: number, n: number, i: number): void {
     const begin = from + 4 * i;
     const end = Math.min(begin + 4, from + n);

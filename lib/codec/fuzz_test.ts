@@ -2,18 +2,8 @@ import assert from "node:assert/strict";
 import { Streamo } from "../store/streamo.ts";
 import { virtualAddress } from "./chunk_store.ts";
 import { DUPLE, PART_OPTIONS, UNUSED } from "./footers.ts";
-
-/** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded PRNG (mulberry32), so that a failure can be replayed.
+import { prng } from "../../tests/support/storage_data.ts";
 
 const ALLOWED = [RangeError, SyntaxError, TypeError];
 

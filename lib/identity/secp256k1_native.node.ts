@@ -14,7 +14,7 @@
  * @module
  */
 
-import { assertBytes, isBytes } from "./bytes.ts";
+import { checkedBackend } from "./checked_backend.ts";
 import type { Secp256k1Backend } from "./secp256k1.ts";
 
 /** The subset of the `secp256k1` package's API this backend calls. */
@@ -55,41 +55,14 @@ export async function loadNativeBackend(): Promise<Secp256k1Backend> {
 }
 
 function createNativeBackend(native: NativeSecp256k1): Secp256k1Backend {
-  const assertPrivateKey = (privateKey: Uint8Array): void => {
-    assertBytes(privateKey, 32, "secp256k1 private key");
-    if (!native.privateKeyVerify(privateKey)) {
-      throw new RangeError(
-        "secp256k1 private key is out of range: it must be in [1, n - 1]",
-      );
-    }
-  };
-  return {
+  return checkedBackend({
     name: "secp256k1-native",
-    getPublicKey(privateKey: Uint8Array): Uint8Array {
-      assertPrivateKey(privateKey);
-      return native.publicKeyCreate(privateKey, true);
-    },
-    sign(hash: Uint8Array, privateKey: Uint8Array): Uint8Array {
-      assertBytes(hash, 32, "message hash");
-      assertPrivateKey(privateKey);
-      // Default nonce function: RFC 6979, no extra data; always low S.
-      return native.ecdsaSign(hash, privateKey).signature;
-    },
-    verify(
-      signature: Uint8Array,
-      hash: Uint8Array,
-      publicKey: Uint8Array,
-    ): boolean {
-      if (
-        !isBytes(signature, 64) || !isBytes(hash, 32) ||
-        !isBytes(publicKey, 33)
-      ) return false;
-      try {
-        // libsecp256k1 rejects high-S signatures.
-        return native.ecdsaVerify(signature, hash, publicKey);
-      } catch {
-        return false;
-      }
-    },
-  };
+    isPrivateKey: (privateKey) => native.privateKeyVerify(privateKey),
+    getPublicKey: (privateKey) => native.publicKeyCreate(privateKey, true),
+    // Default nonce function: RFC 6979, no extra data; always low S.
+    sign: (hash, privateKey) => native.ecdsaSign(hash, privateKey).signature,
+    // libsecp256k1 rejects high-S signatures.
+    verify: (signature, hash, publicKey) =>
+      native.ecdsaVerify(signature, hash, publicKey),
+  });
 }

@@ -6,51 +6,19 @@
  */
 
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { assertBytes, isBytes } from "./bytes.ts";
+import { checkedBackend } from "./checked_backend.ts";
 import type { Secp256k1Backend } from "./secp256k1.ts";
 
 // `prehash: false`: callers pass the SHA-256 digest themselves. `extraEntropy`
 // stays off, so the nonce is the RFC 6979 deterministic one.
-const SIGN_OPTIONS = { prehash: false, lowS: true, format: "compact" } as const;
-const VERIFY_OPTIONS = {
-  prehash: false,
-  lowS: true,
-  format: "compact",
-} as const;
-
-function assertPrivateKey(privateKey: Uint8Array): void {
-  assertBytes(privateKey, 32, "secp256k1 private key");
-  if (!secp256k1.utils.isValidSecretKey(privateKey)) {
-    throw new RangeError(
-      "secp256k1 private key is out of range: it must be in [1, n - 1]",
-    );
-  }
-}
+const OPTIONS = { prehash: false, lowS: true, format: "compact" } as const;
 
 /** secp256k1 through `@noble/curves` (pure JavaScript, the default). */
-export const nobleBackend: Secp256k1Backend = {
+export const nobleBackend: Secp256k1Backend = checkedBackend({
   name: "noble",
-  getPublicKey(privateKey: Uint8Array): Uint8Array {
-    assertPrivateKey(privateKey);
-    return secp256k1.getPublicKey(privateKey, true);
-  },
-  sign(hash: Uint8Array, privateKey: Uint8Array): Uint8Array {
-    assertBytes(hash, 32, "message hash");
-    assertPrivateKey(privateKey);
-    return secp256k1.sign(hash, privateKey, SIGN_OPTIONS);
-  },
-  verify(
-    signature: Uint8Array,
-    hash: Uint8Array,
-    publicKey: Uint8Array,
-  ): boolean {
-    if (
-      !isBytes(signature, 64) || !isBytes(hash, 32) || !isBytes(publicKey, 33)
-    ) return false;
-    try {
-      return secp256k1.verify(signature, hash, publicKey, VERIFY_OPTIONS);
-    } catch {
-      return false;
-    }
-  },
-};
+  isPrivateKey: (privateKey) => secp256k1.utils.isValidSecretKey(privateKey),
+  getPublicKey: (privateKey) => secp256k1.getPublicKey(privateKey, true),
+  sign: (hash, privateKey) => secp256k1.sign(hash, privateKey, OPTIONS),
+  verify: (signature, hash, publicKey) =>
+    secp256k1.verify(signature, hash, publicKey, OPTIONS),
+});

@@ -15,19 +15,9 @@ import {
 import { nobleBackend } from "./secp256k1_noble.ts";
 import { loadWasmBackend } from "./secp256k1_wasm.ts";
 import { loadNativeBackend } from "./secp256k1_native.node.ts";
-import { loadVectors } from "../../tests/support/vectors.ts";
+import { loadVectors, type SignerCase } from "../../tests/support/vectors.ts";
 
-interface SignerVector {
-  username: string;
-  password: string;
-  iterations: number;
-  name: string;
-  privateKey: string;
-  publicKey: string;
-  signatures: { bytes: string; signature: string; verifies: boolean }[];
-}
-
-const vectors: SignerVector[] = (await loadVectors()).signer;
+const vectors: SignerCase[] = (await loadVectors()).signer;
 
 /** Platforms the `secp256k1` package ships a prebuilt addon for. */
 const NATIVE_PREBUILT = ["linux-x86_64", "darwin-aarch64", "windows-x86_64"]

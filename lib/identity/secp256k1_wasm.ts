@@ -9,7 +9,7 @@
  * @module
  */
 
-import { assertBytes, isBytes } from "./bytes.ts";
+import { checkedBackend } from "./checked_backend.ts";
 import type { Secp256k1Backend } from "./secp256k1.ts";
 
 /** The subset of `tiny-secp256k1` this backend calls. */
@@ -45,46 +45,21 @@ export async function loadWasmBackend(): Promise<Secp256k1Backend> {
 }
 
 function createWasmBackend(tiny: TinySecp256k1): Secp256k1Backend {
-  const assertPrivateKey = (privateKey: Uint8Array): void => {
-    assertBytes(privateKey, 32, "secp256k1 private key");
-    if (!tiny.isPrivate(privateKey)) {
-      throw new RangeError(
-        "secp256k1 private key is out of range: it must be in [1, n - 1]",
-      );
-    }
-  };
-  return {
+  return checkedBackend({
     name: "tiny-secp256k1",
-    getPublicKey(privateKey: Uint8Array): Uint8Array {
-      assertPrivateKey(privateKey);
+    isPrivateKey: (privateKey) => tiny.isPrivate(privateKey),
+    getPublicKey(privateKey) {
       const publicKey = tiny.pointFromScalar(privateKey, true);
       if (publicKey === null) {
         throw new RangeError("secp256k1 private key has no public key");
       }
       return publicKey;
     },
-    sign(hash: Uint8Array, privateKey: Uint8Array): Uint8Array {
-      assertBytes(hash, 32, "message hash");
-      assertPrivateKey(privateKey);
-      // No extra entropy: libsecp256k1's default RFC 6979 nonce; it always
-      // produces low-S signatures.
-      return tiny.sign(hash, privateKey);
-    },
-    verify(
-      signature: Uint8Array,
-      hash: Uint8Array,
-      publicKey: Uint8Array,
-    ): boolean {
-      if (
-        !isBytes(signature, 64) || !isBytes(hash, 32) ||
-        !isBytes(publicKey, 33)
-      ) return false;
-      try {
-        // strict = true rejects high-S signatures instead of normalising them.
-        return tiny.verify(hash, publicKey, signature, true);
-      } catch {
-        return false;
-      }
-    },
-  };
+    // No extra entropy: libsecp256k1's default RFC 6979 nonce; it always
+    // produces low-S signatures.
+    sign: (hash, privateKey) => tiny.sign(hash, privateKey),
+    // strict = true rejects high-S signatures instead of normalising them.
+    verify: (signature, hash, publicKey) =>
+      tiny.verify(hash, publicKey, signature, true),
+  });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256 } from "./sha256.ts";
 import { describe, isBytes } from "./bytes.ts";
 import { PUBLIC_KEY_LENGTH, publicKeyToHex, SIGNATURE_LENGTH } from "./keys.ts";
 import { deriveHashword, derivePrivateKey, MAX_ITERATIONS } from "./pbkdf2.ts";

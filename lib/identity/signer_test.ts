@@ -6,19 +6,9 @@ import { highS, type Secp256k1Backend } from "./secp256k1.ts";
 import { nobleBackend } from "./secp256k1_noble.ts";
 import { loadWasmBackend } from "./secp256k1_wasm.ts";
 import { loadNativeBackend } from "./secp256k1_native.node.ts";
-import { loadVectors } from "../../tests/support/vectors.ts";
+import { loadVectors, type SignerCase } from "../../tests/support/vectors.ts";
 
-interface SignerVector {
-  username: string;
-  password: string;
-  iterations: number;
-  name: string;
-  privateKey: string;
-  publicKey: string;
-  signatures: { bytes: string; signature: string; verifies: boolean }[];
-}
-
-const vectors: SignerVector[] = (await loadVectors()).signer;
+const vectors: SignerCase[] = (await loadVectors()).signer;
 
 // Every backend that loads here (secp256k1_test.ts asserts which must load).
 const backends: Secp256k1Backend[] = [nobleBackend];

@@ -29,6 +29,12 @@ function reader(source: Repo): Repo {
   return new Repo({ key: source.key });
 }
 
+/** Whether a chunk is a SIGNATURE chunk (footer 158–161). */
+function isSignatureChunk(chunk: Uint8Array): boolean {
+  const footer = chunk[chunk.length - 1];
+  return footer >= 158 && footer < 162;
+}
+
 function frames(repo: Repo, from = 0, to?: number): Uint8Array {
   return encodeFrames(repo.chunksBetween(from, to));
 }
@@ -96,9 +102,7 @@ Deno.test("Ingest holds unsigned chunks pending and appends nothing", async () =
   const copy = reader(source);
   const ingest = new Ingest(copy);
   const chunks = source.chunksBetween(0);
-  const firstSignature = chunks.findIndex((c) =>
-    c[c.length - 1] >= 158 && c[c.length - 1] < 162
-  );
+  const firstSignature = chunks.findIndex(isSignatureChunk);
   ingest.write(encodeFrames(chunks.slice(0, firstSignature)));
   assert.equal(copy.byteLength, 0);
   assert.ok(ingest.pendingBytes > 0);
@@ -154,16 +158,12 @@ Deno.test("Ingest rejects a replayed earlier signature", async () => {
   const copy = reader(source);
   const ingest = new Ingest(copy);
   const all = source.chunksBetween(0);
-  const firstSignature = all.findIndex((c) =>
-    c[c.length - 1] >= 158 && c[c.length - 1] < 162
-  );
+  const firstSignature = all.findIndex(isSignatureChunk);
   ingest.write(encodeFrames(all.slice(0, firstSignature + 1)));
   const stored = copy.byteLength;
   // Next commit's chunks, then the FIRST signature again.
   const next = source.chunksBetween(stored);
-  const nextSignature = next.findIndex((c) =>
-    c[c.length - 1] >= 158 && c[c.length - 1] < 162
-  );
+  const nextSignature = next.findIndex(isSignatureChunk);
   const replay = [...next.slice(0, nextSignature), all[firstSignature]];
   rejects(
     copy,
@@ -179,9 +179,7 @@ Deno.test("Ingest rejects a signature whose address skips or overlaps", async ()
   const chunks = source.chunksBetween(0);
   const copy = reader(source);
   const ingest = new Ingest(copy);
-  const firstEnd = chunks.findIndex((c) =>
-    c[c.length - 1] >= 158 && c[c.length - 1] < 162
-  );
+  const firstEnd = chunks.findIndex(isSignatureChunk);
   ingest.write(encodeFrames(chunks.slice(0, firstEnd + 1)));
   const second = chunks.slice(firstEnd + 1);
   const original = second[second.length - 1];
@@ -224,9 +222,7 @@ Deno.test("Ingest rejects a truncated frame, length 0 and an overlong length", a
 
 Deno.test("Ingest bounds pending bytes", async () => {
   const source = await writer(20);
-  const chunks = source.chunksBetween(0).filter((c) =>
-    c[c.length - 1] < 158 || c[c.length - 1] >= 162
-  );
+  const chunks = source.chunksBetween(0).filter((c) => !isSignatureChunk(c));
   const copy = reader(source);
   rejects(
     copy,

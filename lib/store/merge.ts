@@ -152,19 +152,13 @@ function merge(
   options: MergeOptions,
   conflicts: MergeConflict[],
 ): Maybe {
-  if (sameValue(ours, theirs) || (ours === ABSENT && theirs === ABSENT)) {
-    return theirs;
-  }
-  if (sameValue(base, ours) || (base === ABSENT && ours === ABSENT)) {
-    return theirs;
-  }
-  if (sameValue(base, theirs) || (base === ABSENT && theirs === ABSENT)) {
-    return ours;
-  }
+  // sameValue(ABSENT, ABSENT) is true: an absent side is unchanged too.
+  if (sameValue(ours, theirs) || sameValue(base, ours)) return theirs;
+  if (sameValue(base, theirs)) return ours;
   if (isPlainObject(ours) && isPlainObject(theirs)) {
     const b = isPlainObject(base) ? base : {};
     const out: Record<string, unknown> = {};
-    const keys = [...Object.keys(theirs)];
+    const keys = Object.keys(theirs);
     for (const k of Object.keys(ours)) {
       if (!Object.hasOwn(theirs, k)) keys.push(k);
     }

@@ -198,10 +198,10 @@ export class Repo extends Streamo {
       throw new TypeError("Cannot commit: the message must be a string");
     }
     const value = working.get();
-    return this.#commitData(() => {
-      const code = encodeValue(this.chunks, value);
-      return this.chunks.lookup(code) ?? this.chunks.appendNew(code);
-    }, message);
+    return this.#commitData(
+      () => this.writeValue(undefined, [], value, false),
+      message,
+    );
   }
 
   /**
@@ -420,10 +420,10 @@ export class Repo extends Streamo {
       this.#rewind(forkLength);
       this.appendRange(theirs.chunksBetween(forkLength));
       if (!sameValue(merge.value, this.get())) {
-        commit = this.#commitData(() => {
-          const code = encodeValue(this.chunks, merge.value);
-          return this.chunks.lookup(code) ?? this.chunks.appendNew(code);
-        }, "rebase");
+        commit = this.#commitData(
+          () => this.writeValue(undefined, [], merge.value, false),
+          "rebase",
+        );
         await this.whenSigned();
       }
     } finally {
@@ -521,21 +521,14 @@ export class Repo extends Streamo {
   protected override rangeAppended(start: number, end: number): void {
     // Ranges come from ingest or storage: they end with a SIGNATURE chunk.
     let last = -1;
-    for (let a = end - 1; a >= start; a--) {
-      if (
-        this.chunks.isChunkEnd(a) && isSignatureFooter(this.chunks.buffer[a])
-      ) {
+    const buf = this.chunks.buffer;
+    for (let a = start; a < end; a++) {
+      if (this.chunks.isChunkEnd(a) && isSignatureFooter(buf[a])) {
+        this.#signatureEnds.push(a + 1);
         last = a;
-        break;
       }
     }
     if (last < 0) return;
-    const buf = this.chunks.buffer;
-    for (let a = start; a <= last; a++) {
-      if (this.chunks.isChunkEnd(a) && isSignatureFooter(buf[a])) {
-        this.#signatureEnds.push(a + 1);
-      }
-    }
     this.#lastSignatureStart = this.chunks.chunkStart(last);
     this.#markVerified(last + 1);
   }

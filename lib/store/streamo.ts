@@ -658,12 +658,7 @@ function formatPath(path: PathKey[]): string {
 function scalarPart(value: unknown, key: PathKey): unknown {
   if (typeof value === "string" || value instanceof Uint8Array) {
     if (key === "length") return value.length;
-    const index = typeof key === "number" ? key : Number(key);
-    if (
-      Number.isInteger(index) && index >= 0 && String(index) === String(key)
-    ) {
-      return value[index];
-    }
+    if (isIndexKey(key)) return value[Number(key)];
   }
   return undefined;
 }

@@ -56,23 +56,22 @@ async function* lines(
   if (buffer) yield buffer;
 }
 
-/** Runs the writer once, kills it, and returns the lines it printed. */
-async function runAndKill(
-  dir: string,
-  run: number,
-  random: () => number,
-): Promise<{ lines: string[]; killedEarly: boolean }> {
+/**
+ * Starts the child process `script` on `dir` with seed `run + 1`: its
+ * stderr as text, and `kill` to SIGKILL it (a no-op once it exited).
+ */
+function spawn(script: string, dir: string, run: number): {
+  child: Deno.ChildProcess;
+  stderr: Promise<string>;
+  kill: () => void;
+} {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", WRITER, dir, String(run + 1)],
+    args: ["run", "-A", script, dir, String(run + 1)],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  // One kill in four lands while the writer is starting up and loading
-  // (recovery code); the rest while it is appending.
-  const killedEarly = random() < 0.25;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const kill = () => {
     try {
       child.kill("SIGKILL");
@@ -80,6 +79,20 @@ async function runAndKill(
       // already exited
     }
   };
+  return { child, stderr, kill };
+}
+
+/** Runs the writer once, kills it, and returns the lines it printed. */
+async function runAndKill(
+  dir: string,
+  run: number,
+  random: () => number,
+): Promise<{ lines: string[]; killedEarly: boolean }> {
+  const { child, stderr, kill } = spawn(WRITER, dir, run);
+  // One kill in four lands while the writer is starting up and loading
+  // (recovery code); the rest while it is appending.
+  const killedEarly = random() < 0.25;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   if (killedEarly) timer = setTimeout(kill, 20 + random() * 150);
   const out: string[] = [];
   for await (const line of lines(child.stdout)) {
@@ -185,25 +198,12 @@ Deno.test("file storage replace survives SIGKILL at random points, mostly mid-re
   let tempsLeft = 0;
   try {
     for (let run = 0; run < REPLACE_KILLS; run++) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", REWRITER, dir, String(run + 1)],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stderr = new Response(child.stderr).text();
+      const { child, stderr, kill } = spawn(REWRITER, dir, run);
       // Three kills in four land a random moment into the nth replace
       // (the window of its writes, fsyncs and rename); the rest anywhere.
       const targeted = random() < 0.75;
       const nth = 1 + ((random() * 3) | 0);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const kill = () => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already exited
-        }
-      };
       let acked: StreamState | undefined;
       let inFlight: (StreamState & { kind: string; seq: string }) | undefined;
       let replaces = 0;

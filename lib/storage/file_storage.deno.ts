@@ -29,13 +29,14 @@
  * @module
  */
 
-import { encodeFrames } from "../codec/frames.ts";
+import { encodeFrames, FRAME_HEADER } from "../codec/frames.ts";
 import { type ArchiveScan, parseArchive } from "./archive.ts";
 import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { type RecoveryEvent, StorageError } from "./errors.ts";
 import { checkRepoKey, shortKey } from "./keys.ts";
 import {
   beyondStored,
+  checkPieceBoundary,
   checkReplacement,
   replaceOffsetError,
 } from "./replace.ts";
@@ -101,6 +102,14 @@ const ARCHIVE_NAME = /^(0[23][0-9a-f]{64})\.bin$/;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Writes all of `bytes` to `file` (a `write` may take only part). */
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await file.write(bytes.subarray(written));
+  }
 }
 
 /**
@@ -215,7 +224,7 @@ export class FileStorage implements StorageDriver {
     const state = this.#state(key);
     return await this.#serial(state, async () => {
       if (!state.known) await this.#removeTemp(state);
-      return (await this.#scan(state)).chunks;
+      return (await this.#scan(state)).scan.chunks;
     });
   }
 
@@ -351,7 +360,7 @@ export class FileStorage implements StorageDriver {
     checkRepoKey(key, "salvage");
     const state = this.#state(key);
     return await this.#serial(state, async () => {
-      const scan = await this.#read(state);
+      const { scan } = await this.#readBytes(state);
       if (!scan.error) {
         return {
           chunks: (await this.#settle(state, scan)).chunks,
@@ -425,12 +434,10 @@ export class FileStorage implements StorageDriver {
     return result;
   }
 
-  /** Reads and parses the archive (an empty scan when there is no file). */
-  async #read(state: FileState): Promise<ArchiveScan> {
-    return (await this.#readBytes(state)).scan;
-  }
-
-  /** The archive's bytes and their scan (`scan.chunks` are views into them). */
+  /**
+   * The archive's bytes and their scan (`scan.chunks` are views into them;
+   * an empty scan when there is no file).
+   */
   async #readBytes(
     state: FileState,
   ): Promise<{ bytes: Uint8Array; scan: ArchiveScan }> {
@@ -452,14 +459,20 @@ export class FileStorage implements StorageDriver {
     };
   }
 
-  /** Reads the archive, cuts a torn tail, and records its lengths. */
-  async #scan(state: FileState): Promise<ArchiveScan> {
-    const scan = await this.#read(state);
-    if (scan.error) {
+  /**
+   * Reads the archive, cuts a torn tail, and records its lengths; throws
+   * the scan's error for damage inside signed data.
+   */
+  async #scan(
+    state: FileState,
+  ): Promise<{ bytes: Uint8Array; scan: ArchiveScan }> {
+    const read = await this.#readBytes(state);
+    if (read.scan.error) {
       state.known = false;
-      throw scan.error;
+      throw read.scan.error;
     }
-    return await this.#settle(state, scan);
+    await this.#settle(state, read.scan);
+    return read;
   }
 
   async #settle(state: FileState, scan: ArchiveScan): Promise<ArchiveScan> {
@@ -524,10 +537,7 @@ export class FileStorage implements StorageDriver {
     const file = await this.#file(state);
     const bytes = frames.bytes;
     try {
-      let written = 0;
-      while (written < bytes.length) {
-        written += await file.write(bytes.subarray(written));
-      }
+      await writeAll(file, bytes);
     } catch (error) {
       // Cut the partial range off so the file ends on a signed range.
       try {
@@ -556,12 +566,7 @@ export class FileStorage implements StorageDriver {
   ): Promise<void> {
     this.#checkFailure(state, "replace the tail of");
     if (!state.known) await this.#removeTemp(state);
-    const { bytes, scan } = await this.#readBytes(state);
-    if (scan.error) {
-      state.known = false;
-      throw scan.error;
-    }
-    await this.#settle(state, scan); // a torn tail is cut as on load
+    const { bytes, scan } = await this.#scan(state); // a torn tail is cut as on load
     const key = state.key;
     if (offset > scan.streamBytes) {
       throw replaceOffsetError(key, offset, beyondStored(scan.streamBytes));
@@ -574,22 +579,15 @@ export class FileStorage implements StorageDriver {
     for (const chunk of scan.chunks) {
       if (stream >= offset) break;
       stream += chunk.length;
-      kept += 4 + chunk.length;
+      kept += FRAME_HEADER + chunk.length;
       last = chunk;
     }
-    if (stream !== offset) {
-      throw replaceOffsetError(
-        key,
-        offset,
-        "it is inside a chunk, not a chunk boundary",
-      );
-    }
-    if (last !== undefined && !isSignatureChunk(last)) {
-      throw replaceOffsetError(
-        key,
-        offset,
-        "the chunk before it is not a SIGNATURE chunk, so the bytes kept would not end on a verified range",
-      );
+    if (last !== undefined) {
+      // `last` holds byte `offset - 1`: it must end there, a SIGNATURE.
+      checkPieceBoundary(key, offset, {
+        offset: stream - last.length,
+        bytes: last,
+      });
     }
     if (offset === scan.streamBytes && frames.streamBytes === 0) return;
 
@@ -605,10 +603,7 @@ export class FileStorage implements StorageDriver {
         truncate: true,
       });
       try {
-        let written = 0;
-        while (written < next.length) {
-          written += await file.write(next.subarray(written));
-        }
+        await writeAll(file, next);
         await file.syncData();
       } finally {
         file.close();

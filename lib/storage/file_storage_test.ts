@@ -7,14 +7,12 @@ import {
 } from "./file_storage.deno.ts";
 import { loadInto, type RecoveryEvent, StorageError } from "./mod.ts";
 import {
-  chatValue,
+  buildRanges,
   concat,
   continueRanges,
   KEY_A,
   KEY_B,
   KEY_C,
-  prng,
-  RangeBuilder,
   type TestRange,
 } from "../../tests/support/storage_data.ts";
 import { loadVectors, untag } from "../../tests/support/vectors.ts";
@@ -27,16 +25,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function buildRanges(count: number, seed = 1): TestRange[] {
-  const builder = new RangeBuilder();
-  const random = prng(seed);
-  const ranges: TestRange[] = [];
-  for (let i = 0; i < count; i++) {
-    ranges.push(builder.next(chatValue(i, random)));
-  }
-  return ranges;
 }
 
 function allChunks(ranges: TestRange[]): Uint8Array[] {

@@ -33,15 +33,16 @@
  * @module
  */
 
-import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { checkRepoKey, shortKey } from "./keys.ts";
 import { packPieces, type Piece, readPieces } from "./pieces.ts";
 import {
   beyondStored,
+  checkAppendRange,
   checkPieceBoundary,
   checkReplacement,
   replaceOffsetError,
 } from "./replace.ts";
+import { KeyedQueue } from "./queue.ts";
 import type { StorageDriver } from "./types.ts";
 
 /** Default piece size in IndexedDB: 1 MiB. */
@@ -181,7 +182,7 @@ export class IdbStorage implements StorageDriver {
   readonly #durability: "strict" | "relaxed" | "default";
   readonly #pieceBytes: number;
   readonly #ownsDb: boolean;
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
   #closed = false;
 
   /**
@@ -284,25 +285,7 @@ export class IdbStorage implements StorageDriver {
   append(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
     try {
       checkRepoKey(key, "append");
-      const where = `for ${shortKey(key)}`;
-      if (!Number.isSafeInteger(offset) || offset < 0) {
-        throw new RangeError(
-          `Cannot append ${where}: offset must be a non-negative integer, got ${offset}`,
-        );
-      }
-      if (!Array.isArray(chunks) || chunks.length === 0) {
-        throw new RangeError(
-          `Cannot append ${where} at ${offset}: the range is empty`,
-        );
-      }
-      for (let i = 0; i < chunks.length; i++) {
-        checkChunkWidth(chunks[i], `${i} of the range at ${offset} ${where}`);
-      }
-      if (!isSignatureChunk(chunks[chunks.length - 1])) {
-        throw new RangeError(
-          `Cannot append ${where} at ${offset}: the range does not end with a SIGNATURE chunk; only verified ranges are stored`,
-        );
-      }
+      checkAppendRange(key, offset, chunks);
       const pieces = packPieces(chunks, offset, this.#pieceBytes);
       return this.#serial(key, () => this.#append(key, offset, pieces));
     } catch (error) {
@@ -310,7 +293,23 @@ export class IdbStorage implements StorageDriver {
     }
   }
 
-  #append(key: string, offset: number, pieces: Piece[]): Promise<void> {
+  /**
+   * A `readwrite` transaction over both stores (with the driver's
+   * durability): `finished` settles with it, `fail` aborts it so that
+   * `finished` rejects with `error`, and `writeTail` stores `pieces` as the
+   * stream from `offset` on — after `cut`, the kept piece holding byte
+   * `offset - 1` cut at `offset` — deleting every piece from `offset` on
+   * first (after an append nothing should lie there, transactions being
+   * atomic; it is cleared anyway so it can never be mistaken for stored
+   * bytes).
+   */
+  #writeTransaction(key: string): {
+    lengths: IdbObjectStoreLike;
+    ranges: IdbObjectStoreLike;
+    finished: Promise<void>;
+    fail: (error: unknown) => void;
+    writeTail: (offset: number, pieces: Piece[], cut?: Piece) => void;
+  } {
     const tx = this.db.transaction([RANGES, LENGTHS], "readwrite", {
       durability: this.#durability,
     });
@@ -318,20 +317,12 @@ export class IdbStorage implements StorageDriver {
     const finished = done(tx, () => failure);
     const lengths = tx.objectStore(LENGTHS);
     const ranges = tx.objectStore(RANGES);
-    const read = lengths.get(key);
-    read.onsuccess = () => {
-      const stored = (read.result as number | undefined) ?? 0;
-      if (stored !== offset) {
-        failure = new RangeError(
-          `Cannot append to ${
-            shortKey(key)
-          } at stream offset ${offset}: ${stored} bytes are stored, and a range must start where the stored bytes end`,
-        );
-        tx.abort();
-        return;
-      }
-      // Nothing should lie beyond the length (transactions are atomic);
-      // clear it anyway so it can never be mistaken for stored bytes.
+    const fail = (error: unknown) => {
+      failure = error instanceof Error ? error : new Error(String(error));
+      tx.abort();
+    };
+    const writeTail = (offset: number, pieces: Piece[], cut?: Piece) => {
+      if (cut) ranges.put(cut.bytes, [key, cut.offset]);
       ranges.delete(this.#range.bound([key, offset], [key, Infinity]));
       let end = offset;
       for (const piece of pieces) {
@@ -339,6 +330,25 @@ export class IdbStorage implements StorageDriver {
         end = piece.offset + piece.bytes.length;
       }
       lengths.put(end, key);
+    };
+    return { lengths, ranges, finished, fail, writeTail };
+  }
+
+  #append(key: string, offset: number, pieces: Piece[]): Promise<void> {
+    const { lengths, finished, fail, writeTail } = this.#writeTransaction(key);
+    const read = lengths.get(key);
+    read.onsuccess = () => {
+      const stored = (read.result as number | undefined) ?? 0;
+      if (stored !== offset) {
+        return fail(
+          new RangeError(
+            `Cannot append to ${
+              shortKey(key)
+            } at stream offset ${offset}: ${stored} bytes are stored, and a range must start where the stored bytes end`,
+          ),
+        );
+      }
+      writeTail(offset, pieces);
     };
     return finished;
   }
@@ -370,34 +380,15 @@ export class IdbStorage implements StorageDriver {
   }
 
   #replace(key: string, offset: number, pieces: Piece[]): Promise<void> {
-    const tx = this.db.transaction([RANGES, LENGTHS], "readwrite", {
-      durability: this.#durability,
-    });
-    let failure: Error | undefined;
-    const finished = done(tx, () => failure);
-    const fail = (error: unknown) => {
-      failure = error instanceof Error ? error : new Error(String(error));
-      tx.abort();
-    };
-    const lengths = tx.objectStore(LENGTHS);
-    const ranges = tx.objectStore(RANGES);
-    const write = (cut: Piece | undefined) => {
-      if (cut) ranges.put(cut.bytes, [key, cut.offset]);
-      ranges.delete(this.#range.bound([key, offset], [key, Infinity]));
-      let end = offset;
-      for (const piece of pieces) {
-        ranges.put(piece.bytes, [key, piece.offset]);
-        end = piece.offset + piece.bytes.length;
-      }
-      lengths.put(end, key);
-    };
+    const { lengths, ranges, finished, fail, writeTail } = this
+      .#writeTransaction(key);
     const read = lengths.get(key);
     read.onsuccess = () => {
       const stored = (read.result as number | undefined) ?? 0;
       if (offset > stored) {
         return fail(replaceOffsetError(key, offset, beyondStored(stored)));
       }
-      if (offset === 0) return write(undefined);
+      if (offset === 0) return writeTail(offset, pieces);
       // The piece holding byte offset - 1: the last one starting before it.
       const before = ranges.getAllKeys(
         this.#range.bound([key, 0], [key, offset - 1]),
@@ -423,7 +414,9 @@ export class IdbStorage implements StorageDriver {
             return fail(error);
           }
           const end = start + piece.bytes.length;
-          write(
+          writeTail(
+            offset,
+            pieces,
             end > offset
               ? { offset: start, bytes: piece.bytes.slice(0, offset - start) }
               : undefined,
@@ -454,7 +447,7 @@ export class IdbStorage implements StorageDriver {
   /** Waits for pending appends (each is durable once its transaction completed). */
   async flush(): Promise<void> {
     this.#checkOpen("flush");
-    await Promise.all(this.#queues.values());
+    await this.#queue.idle();
   }
 
   /**
@@ -464,7 +457,7 @@ export class IdbStorage implements StorageDriver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.#queues.values());
+    await this.#queue.idle();
     if (this.#ownsDb) this.db.close();
   }
 
@@ -476,13 +469,7 @@ export class IdbStorage implements StorageDriver {
 
   #serial<T>(key: string, op: () => Promise<T>): Promise<T> {
     this.#checkOpen(`use the stored stream of ${shortKey(key)}`);
-    const result = (this.#queues.get(key) ?? Promise.resolve()).then(op);
-    const settled = result.then(() => {}, () => {});
-    this.#queues.set(key, settled);
-    settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return result;
+    return this.#queue.run(key, op);
   }
 }
 

@@ -14,14 +14,13 @@ import {
 } from "./idb_storage.browser.ts";
 import { StorageError } from "./mod.ts";
 import {
-  chatValue,
+  buildRanges,
   continueRanges,
   KEY_A,
   KEY_B,
   prng,
   randomBytes,
   RangeBuilder,
-  type TestRange,
 } from "../../tests/support/storage_data.ts";
 
 function fakeOptions(): IdbStorageOptions {
@@ -29,16 +28,6 @@ function fakeOptions(): IdbStorageOptions {
     indexedDB: new IDBFactory() as unknown as IdbFactoryLike,
     IDBKeyRange: IDBKeyRange as unknown as IdbKeyRangeLike,
   };
-}
-
-function buildRanges(count: number, seed = 1): TestRange[] {
-  const builder = new RangeBuilder();
-  const random = prng(seed);
-  const ranges: TestRange[] = [];
-  for (let i = 0; i < count; i++) {
-    ranges.push(builder.next(chatValue(i, random)));
-  }
-  return ranges;
 }
 
 Deno.test("indexeddb (logic-only, fake-indexeddb): ranges round-trip across reconnects, keys are listed", async () => {

@@ -49,16 +49,17 @@
  * @module
  */
 
-import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { StorageError } from "./errors.ts";
 import { checkRepoKey, shortKey } from "./keys.ts";
 import { chunkStarts, packPieces, type Piece, readPieces } from "./pieces.ts";
 import {
   beyondStored,
+  checkAppendRange,
   checkPieceBoundary,
   checkReplacement,
   replaceOffsetError,
 } from "./replace.ts";
+import { KeyedQueue } from "./queue.ts";
 import type { StorageDriver } from "./types.ts";
 
 /** Default piece size: 60 KiB, below Deno KV's 64 KiB value limit. */
@@ -199,6 +200,24 @@ function splitBatches(mutations: Mutation[], reserve: number): Mutation[][] {
   return batches;
 }
 
+/** The mutations writing `pieces` under `prefix`. */
+function pieceSets(prefix: Deno.KvKey, pieces: readonly Piece[]): Mutation[] {
+  return pieces.map((piece) => {
+    const key = [...prefix, piece.offset];
+    return {
+      type: "set",
+      key,
+      value: piece.bytes,
+      size: keySize(key) + piece.bytes.length,
+    };
+  });
+}
+
+/** Room to reserve in an operation for writing `layout` under `lengthKey`. */
+function layoutSize(lengthKey: Deno.KvKey, layout: Layout): number {
+  return keySize(lengthKey) + 64 + 32 * layout.segments.length;
+}
+
 function addMutations(op: Deno.AtomicOperation, mutations: Mutation[]): void {
   for (const mutation of mutations) {
     if (mutation.type === "set") op.set(mutation.key, mutation.value);
@@ -264,7 +283,7 @@ export class KvStorage implements StorageDriver {
   readonly #prefix: Deno.KvKey;
   readonly #pieceBytes: number;
   readonly #ownsKv: boolean;
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
   #closed = false;
 
   /**
@@ -374,6 +393,13 @@ export class KvStorage implements StorageDriver {
         { start: [...prefix, low], end: [...prefix, high] },
         { batchSize: 500 },
       );
+      // When no piece starts at `low`, it is inside one that starts before.
+      const head = async () => {
+        const holding = await this.#pieceHolding(prefix, low);
+        if (holding && holding.offset + holding.bytes.length > low) {
+          out.push(clip(holding, low, high));
+        }
+      };
       let first = true;
       for await (const entry of list) {
         const offset = entry.key[entry.key.length - 1];
@@ -382,22 +408,11 @@ export class KvStorage implements StorageDriver {
         ) {
           continue; // not a piece; readPieces reports the gap
         }
-        if (first && offset > low) {
-          // `low` is inside a piece that starts before it.
-          const holding = await this.#pieceHolding(prefix, low);
-          if (holding && holding.offset + holding.bytes.length > low) {
-            out.push(clip(holding, low, high));
-          }
-        }
+        if (first && offset > low) await head();
         first = false;
         out.push(clip({ offset, bytes: entry.value }, low, high));
       }
-      if (first) {
-        const holding = await this.#pieceHolding(prefix, low);
-        if (holding && holding.offset + holding.bytes.length > low) {
-          out.push(clip(holding, low, high));
-        }
-      }
+      if (first) await head();
     }
     return out;
   }
@@ -463,25 +478,7 @@ export class KvStorage implements StorageDriver {
   append(key: string, offset: number, chunks: Uint8Array[]): Promise<void> {
     try {
       checkRepoKey(key, "append");
-      const where = `for ${shortKey(key)}`;
-      if (!Number.isSafeInteger(offset) || offset < 0) {
-        throw new RangeError(
-          `Cannot append ${where}: offset must be a non-negative integer, got ${offset}`,
-        );
-      }
-      if (!Array.isArray(chunks) || chunks.length === 0) {
-        throw new RangeError(
-          `Cannot append ${where} at ${offset}: the range is empty`,
-        );
-      }
-      for (let i = 0; i < chunks.length; i++) {
-        checkChunkWidth(chunks[i], `${i} of the range at ${offset} ${where}`);
-      }
-      if (!isSignatureChunk(chunks[chunks.length - 1])) {
-        throw new RangeError(
-          `Cannot append ${where} at ${offset}: the range does not end with a SIGNATURE chunk; only verified ranges are stored`,
-        );
-      }
+      checkAppendRange(key, offset, chunks);
       const pieces = packPieces(chunks, offset, this.#pieceBytes);
       return this.#serial(
         key,
@@ -560,19 +557,10 @@ export class KvStorage implements StorageDriver {
         size: keySize(orphan.key),
       });
     }
-    let end = offset;
-    for (const piece of pieces) {
-      const pieceKey = [...repoPrefix, piece.offset];
-      mutations.push({
-        type: "set",
-        key: pieceKey,
-        value: piece.bytes,
-        size: keySize(pieceKey) + piece.bytes.length,
-      });
-      end = piece.offset + piece.bytes.length;
-    }
-    const lengthSize = keySize(lengthKey) + 64 + 32 * layout.segments.length;
-    const batches = splitBatches(mutations, lengthSize);
+    mutations.push(...pieceSets(repoPrefix, pieces));
+    const last = pieces[pieces.length - 1];
+    const end = last.offset + last.bytes.length;
+    const batches = splitBatches(mutations, layoutSize(lengthKey, layout));
     for (let i = 0; i < batches.length; i++) {
       const op = this.kv.atomic().check(entry);
       addMutations(op, batches[i]);
@@ -740,20 +728,10 @@ export class KvStorage implements StorageDriver {
       if (starts.has(old.key[old.key.length - 1] as number)) continue;
       mutations.push({ type: "delete", key: old.key, size: keySize(old.key) });
     }
-    const sets = (generationPrefix: Deno.KvKey): Mutation[] =>
-      pieces.map((piece) => {
-        const pieceKey = [...generationPrefix, piece.offset];
-        return {
-          type: "set",
-          key: pieceKey,
-          value: piece.bytes,
-          size: keySize(pieceKey) + piece.bytes.length,
-        };
-      });
     const newLength = offset + bytes;
     const epoch = layout.epoch + 1;
-    const layoutSize = keySize(lengthKey) + 64 + 32 * layout.segments.length;
-    const inPlace = [...mutations, ...sets(prefix)];
+    const reserve = layoutSize(lengthKey, layout);
+    const inPlace = [...mutations, ...pieceSets(prefix, pieces)];
     const conflict = () =>
       new RangeError(
         `Cannot replace the stored stream of ${
@@ -761,7 +739,7 @@ export class KvStorage implements StorageDriver {
         } from stream offset ${offset}: another writer changed it meanwhile; nothing was replaced`,
       );
 
-    if (splitBatches(inPlace, layoutSize).length === 1) {
+    if (splitBatches(inPlace, reserve).length === 1) {
       const next: Layout = {
         length: newLength,
         epoch,
@@ -784,9 +762,9 @@ export class KvStorage implements StorageDriver {
         segments: kept.length > 0 ? kept : [[0, 0]],
       };
       const fresh = bytes > 0
-        ? sets(this.#generationPrefix(key, generation))
+        ? pieceSets(this.#generationPrefix(key, generation), pieces)
         : [];
-      const batches = splitBatches(fresh, layoutSize);
+      const batches = splitBatches(fresh, reserve);
       for (let i = 0; i < batches.length; i++) {
         const op = this.kv.atomic().check(entry);
         addMutations(op, batches[i]);
@@ -872,7 +850,7 @@ export class KvStorage implements StorageDriver {
   /** Waits for pending appends (each is durable once committed). */
   async flush(): Promise<void> {
     this.#checkOpen("flush");
-    await Promise.all(this.#queues.values());
+    await this.#queue.idle();
   }
 
   /**
@@ -882,7 +860,7 @@ export class KvStorage implements StorageDriver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.#queues.values());
+    await this.#queue.idle();
     if (this.#ownsKv) this.kv.close();
   }
 
@@ -894,13 +872,7 @@ export class KvStorage implements StorageDriver {
 
   #serial<T>(key: string, op: () => Promise<T>): Promise<T> {
     this.#checkOpen(`use the stored stream of ${shortKey(key)}`);
-    const result = (this.#queues.get(key) ?? Promise.resolve()).then(op);
-    const settled = result.then(() => {}, () => {});
-    this.#queues.set(key, settled);
-    settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return result;
+    return this.#queue.run(key, op);
   }
 }
 

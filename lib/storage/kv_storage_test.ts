@@ -3,7 +3,7 @@ import { Repo } from "../mod.ts";
 import { KvStorage, openKvStorage } from "./kv_storage.deno.ts";
 import { loadInto, StorageError } from "./mod.ts";
 import {
-  chatValue,
+  buildRanges,
   concat,
   continueRanges,
   KEY_A,
@@ -22,16 +22,6 @@ async function withKvFile(fn: (path: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function buildRanges(count: number, seed = 1): TestRange[] {
-  const builder = new RangeBuilder();
-  const random = prng(seed);
-  const ranges: TestRange[] = [];
-  for (let i = 0; i < count; i++) {
-    ranges.push(builder.next(chatValue(i, random)));
-  }
-  return ranges;
 }
 
 /** One range holding a byte array of `size` random bytes. */

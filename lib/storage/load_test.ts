@@ -8,24 +8,9 @@ import {
   Streamo,
 } from "../mod.ts";
 import { loadInto, parseArchive, StorageError, streamLength } from "./mod.ts";
-import {
-  chatValue,
-  prng,
-  RangeBuilder,
-  type TestRange,
-} from "../../tests/support/storage_data.ts";
+import { buildRanges } from "../../tests/support/storage_data.ts";
 import { testVerifier } from "../../tests/support/storage_verify.ts";
 import { loadVectors, untag } from "../../tests/support/vectors.ts";
-
-function buildRanges(count: number, seed = 1): TestRange[] {
-  const builder = new RangeBuilder();
-  const random = prng(seed);
-  const ranges: TestRange[] = [];
-  for (let i = 0; i < count; i++) {
-    ranges.push(builder.next(chatValue(i, random)));
-  }
-  return ranges;
-}
 
 const vectors = await loadVectors();
 const reference = vectors.repos[0];

@@ -1,6 +1,6 @@
 /**
- * Checks shared by the drivers' `replace` (see `StorageDriver.replace` in
- * `types.ts`): the arguments, and whether a stream
+ * Checks shared by the drivers' `append` and `replace` (see
+ * `StorageDriver` in `types.ts`): the arguments, and whether a stream
  * offset is a place a stored stream may be cut — a chunk boundary right
  * after a SIGNATURE chunk, or 0. Runtime-neutral.
  *
@@ -10,6 +10,39 @@
 import { checkChunkWidth, isSignatureChunk } from "./checker.ts";
 import { shortKey } from "./keys.ts";
 import { chunkStarts, type Piece } from "./pieces.ts";
+
+/**
+ * Checks `append`'s `offset` and `chunks` (the key is checked by the
+ * caller) as the KV and IndexedDB drivers do. Throws a `RangeError` for an
+ * offset that is not a non-negative integer, for an empty range (or one
+ * that is not an array) and for a range that does not end with a SIGNATURE
+ * chunk, and a `TypeError`/`SyntaxError`/`RangeError` for a bad chunk.
+ */
+export function checkAppendRange(
+  key: string,
+  offset: number,
+  chunks: Uint8Array[],
+): void {
+  const where = `for ${shortKey(key)}`;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(
+      `Cannot append ${where}: offset must be a non-negative integer, got ${offset}`,
+    );
+  }
+  if (!Array.isArray(chunks) || chunks.length === 0) {
+    throw new RangeError(
+      `Cannot append ${where} at ${offset}: the range is empty`,
+    );
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    checkChunkWidth(chunks[i], `${i} of the range at ${offset} ${where}`);
+  }
+  if (!isSignatureChunk(chunks[chunks.length - 1])) {
+    throw new RangeError(
+      `Cannot append ${where} at ${offset}: the range does not end with a SIGNATURE chunk; only verified ranges are stored`,
+    );
+  }
+}
 
 /**
  * Checks `replace`'s `offset` and `chunks` (the key is checked by the

@@ -121,6 +121,26 @@ export function chatValue(i: number, random: () => number): unknown {
   };
 }
 
+/** `count` ranges of chat values `first`, `first + 1`, ... from `builder`. */
+function chatRanges(
+  builder: RangeBuilder,
+  count: number,
+  seed: number,
+  first: number,
+): TestRange[] {
+  const random = prng(seed);
+  const ranges: TestRange[] = [];
+  for (let i = 0; i < count; i++) {
+    ranges.push(builder.next(chatValue(first + i, random)));
+  }
+  return ranges;
+}
+
+/** A new stream of `count` chat-like ranges (deterministic for a `seed`). */
+export function buildRanges(count: number, seed = 1): TestRange[] {
+  return chatRanges(new RangeBuilder(), count, seed, 0);
+}
+
 /**
  * `count` new ranges continuing `prefix` (chunks ending on a signed range):
  * a different continuation than the one stored, as a rebase writes.
@@ -130,11 +150,5 @@ export function continueRanges(
   count: number,
   seed: number,
 ): TestRange[] {
-  const builder = new RangeBuilder(prefix);
-  const random = prng(seed);
-  const ranges: TestRange[] = [];
-  for (let i = 0; i < count; i++) {
-    ranges.push(builder.next(chatValue(1000 + i, random)));
-  }
-  return ranges;
+  return chatRanges(new RangeBuilder(prefix), count, seed, 1000);
 }

@@ -75,20 +75,6 @@ function relay() {
   };
 }
 
-function _until(predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const tick = () => {
-      if (predicate()) return resolve();
-      if (performance.now() - start > timeoutMs) {
-        return reject(new Error("benchmark timed out"));
-      }
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
-}
-
 const now = () => performance.timeOrigin + performance.now();
 
 /** A reader worker; resolves once its module loaded. */

@@ -27,6 +27,8 @@ interface Job {
 const now = () => performance.timeOrigin + performance.now();
 await useFastestBackend();
 let sessions: SyncSession[] = [];
+// Per reader: `[end, at]` pairs of each verified range's arrival.
+let marks: number[][] = [];
 
 self.onmessage = async (event: MessageEvent) => {
   const m = event.data as {
@@ -36,7 +38,7 @@ self.onmessage = async (event: MessageEvent) => {
   };
   if (m.type === "start") {
     const job = m.job!;
-    const marks: number[][] = [];
+    marks = [];
     let reported = false;
     for (let r = 0; r < job.readers; r++) {
       const registry = new RepoRegistry();
@@ -60,9 +62,7 @@ self.onmessage = async (event: MessageEvent) => {
     }
     await Promise.all(sessions.map((s) => s.synced(job.key)));
     self.postMessage({ type: "synced" });
-    (self as unknown as { marks: number[][] }).marks = marks;
   } else if (m.type === "report") {
-    const marks = (self as unknown as { marks: number[][] }).marks;
     // Latency of each sent message: first arrival covering its length.
     const latencies: number[] = [];
     let lost = 0;

@@ -11,7 +11,7 @@ import { Repo } from "../lib/store/repo.ts";
 import { registrySync } from "../lib/sync/client.ts";
 import type { FanoutStats } from "../lib/sync/broadcast.ts";
 import type { IsolateStart } from "./support/isolate_worker.ts";
-import { waitFor } from "./support/sync_harness.ts";
+import { settled, waitFor } from "./support/sync_harness.ts";
 
 const WAIT_MS = 20_000;
 const ITERATIONS = 10;
@@ -189,12 +189,7 @@ Deno.test("isolates sharing one KV file and a BroadcastChannel: clients on diffe
       for (const [i, key] of keys.entries()) {
         const own = framesOf(clients[i].registry.get(key)!);
         for (const isolate of isolates) {
-          let raw = "";
-          const deadline = Date.now() + WAIT_MS;
-          while ((raw = await rawBytes(isolate, key)) !== own) {
-            if (Date.now() > deadline) break;
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          const raw = await settled(() => rawBytes(isolate, key), own, WAIT_MS);
           assert.equal(raw, own, `isolate ${isolate.url} holds ${names[i]}`);
         }
       }

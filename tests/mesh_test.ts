@@ -9,7 +9,7 @@ import { bytesToHex } from "../lib/codec/hex.ts";
 import { encodeFrames } from "../lib/codec/frames.ts";
 import { RepoRegistry } from "../lib/registry/registry.ts";
 import { registrySync } from "../lib/sync/client.ts";
-import { waitFor } from "./support/sync_harness.ts";
+import { settled, waitFor } from "./support/sync_harness.ts";
 
 const WAIT_MS = 20_000;
 const SCRIPT = new URL("./support/mesh_relay.ts", import.meta.url).pathname;
@@ -170,12 +170,7 @@ Deno.test("a 3-process relay mesh carries a room end to end; a relay SIGKILLed a
         WAIT_MS,
       );
       for (const relay of relays) {
-        let got = "";
-        const deadline = Date.now() + WAIT_MS;
-        while ((got = await rawHex(relay, key)) !== want) {
-          if (Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        const got = await settled(() => rawHex(relay, key), want, WAIT_MS);
         assert.equal(
           got,
           want,

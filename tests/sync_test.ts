@@ -21,6 +21,7 @@ import {
 import { MemoryStorage } from "./support/memory_storage.ts";
 import {
   chatRepo,
+  closeAll,
   rawPeer,
   registryWith,
   sameBytes,
@@ -97,9 +98,7 @@ Deno.test("two registries converge through a relay, both ways", async () => {
     assert.equal(ra.get(bob.key)!.get("name"), "bob");
     assert.equal(sa.status.value, "open");
   } finally {
-    await sa.close();
-    await sb.close();
-    await server.close();
+    await closeAll(sa, sb, server);
   }
 });
 
@@ -148,9 +147,7 @@ Deno.test("a repo opened after connect is announced by catalog and synced", asyn
       "the late repo to reach the other client",
     );
   } finally {
-    await sa.close();
-    await sb.close();
-    await server.close();
+    await closeAll(sa, sb, server);
   }
 });
 
@@ -181,9 +178,7 @@ Deno.test("a client's filter keeps catalog keys it does not accept out", async (
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(rc.has(bob.key), false, "bob must not be synced");
   } finally {
-    await sa.close();
-    await sc.close();
-    await server.close();
+    await closeAll(sa, sc, server);
   }
 });
 
@@ -390,9 +385,7 @@ Deno.test("a client offline while others wrote catches up by resume, not a full 
     assert.ok(caughtUp >= missed, "at least the missed bytes came");
     assert.equal(b.session.stats.connections, 2);
   } finally {
-    await sa.close();
-    await b.session.close();
-    await server.close();
+    await closeAll(sa, b.session, server);
   }
 });
 
@@ -426,9 +419,7 @@ Deno.test("clients reconnect on their own after the relay restarts, and converge
     assert.ok(sameBytes(alice.repo, server.registry.get(alice.key)));
     assert.deepEqual(statuses.slice(0, 3), ["open", "reconnecting", "open"]);
   } finally {
-    await sa.close();
-    await sb.close();
-    await server.close();
+    await closeAll(sa, sb, server);
   }
 });
 
@@ -531,10 +522,7 @@ Deno.test("forged, unsigned and forked bytes are rejected with reason and offset
       ["signature", "fork", "unsigned"],
     );
   } finally {
-    await evil.close();
-    await sa.close();
-    await sw.close();
-    await server.close();
+    await closeAll(evil, sa, sw, server);
   }
 });
 
@@ -550,8 +538,7 @@ Deno.test("a peer that floods rejected input is disconnected with a reason", asy
     assert.equal(closed.code, 1008);
     assert.match(closed.reason, /too many rejected/);
   } finally {
-    await evil.close();
-    await server.close();
+    await closeAll(evil, server);
   }
 });
 
@@ -632,10 +619,7 @@ Deno.test("limits refuse with a reason while others keep working", async () => {
       "the reader to keep syncing",
     );
   } finally {
-    await evil.close();
-    await sa.close();
-    await sr.close();
-    await server.close();
+    await closeAll(evil, sa, sr, server);
   }
 });
 
@@ -680,10 +664,7 @@ Deno.test("single-stream mode: a hex-key handshake, then raw chunk frames both w
     void bobCopy;
     await waitFor(() => sameBytes(bob.repo, copy), "repoSync to download bob");
   } finally {
-    await raw.close();
-    await sync.close();
-    await sa.close();
-    await server.close();
+    await closeAll(raw, sync, sa, server);
   }
 });
 
@@ -746,9 +727,6 @@ Deno.test("a reference-like peer (reference messages only, one chunk per message
       "no rejects for valid input",
     );
   } finally {
-    await peer.close();
-    await sa.close();
-    await sr.close();
-    await server.close();
+    await closeAll(peer, sa, sr, server);
   }
 });

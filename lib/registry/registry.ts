@@ -262,37 +262,27 @@ export class RepoRegistry implements Iterable<[string, Repo]> {
       failed: false,
       stop: () => {},
     };
-    const onRange = ({ offset, chunks }: VerifiedRange) => {
-      if (state.failed) return;
-      state.chain = state.chain.then(() => storage.append(key, offset, chunks))
-        .catch((error) => {
-          if (state.failed) return;
-          state.failed = true;
-          this.#report(
-            this.#wrap(error, { operation: "append", key }, [
-              `persisting stops for this repo; bytes from ${offset} on are in memory only`,
-            ]),
-            { operation: "append", key },
-          );
-        });
-    };
+    // Each write waits for the one before; the first failure stops them.
+    const chain =
+      (operation: "append" | "replace", what: string) =>
+      ({ offset, chunks }: VerifiedRange) => {
+        if (state.failed) return;
+        state.chain = state.chain
+          .then(() => storage[operation](key, offset, chunks))
+          .catch((error) => {
+            if (state.failed) return;
+            state.failed = true;
+            this.#report(
+              this.#wrap(error, { operation, key }, [
+                `persisting stops for this repo; ${what} from ${offset} on are in memory only`,
+              ]),
+              { operation, key },
+            );
+          });
+      };
+    const stopVerified = repo.onVerified(chain("append", "bytes"));
     // A rebase replaced the tail after `offset` (see `Repo.rebaseOnto`).
-    const onRewrite = ({ offset, chunks }: VerifiedRange) => {
-      if (state.failed) return;
-      state.chain = state.chain.then(() => storage.replace(key, offset, chunks))
-        .catch((error) => {
-          if (state.failed) return;
-          state.failed = true;
-          this.#report(
-            this.#wrap(error, { operation: "replace", key }, [
-              `persisting stops for this repo; the rebased bytes from ${offset} on are in memory only`,
-            ]),
-            { operation: "replace", key },
-          );
-        });
-    };
-    const stopVerified = repo.onVerified(onRange);
-    const stopRewrite = repo.onRewrite(onRewrite);
+    const stopRewrite = repo.onRewrite(chain("replace", "the rebased bytes"));
     state.stop = () => {
       stopVerified();
       stopRewrite();
@@ -310,13 +300,12 @@ export class RepoRegistry implements Iterable<[string, Repo]> {
       : context.operation;
     const name = this.#storage?.name ?? "storage";
     const cause = error instanceof Error ? error.message : String(error);
-    const wrapped = new Error(
+    return new Error(
       `Storage (${name}) failed to ${what}: ${cause}${
         notes.length ? "; " + notes.join("; ") : ""
       }`,
       { cause: error },
     );
-    return wrapped;
   }
 
   #report(error: Error, context: RegistryErrorContext): void {

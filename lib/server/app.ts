@@ -6,13 +6,13 @@
  */
 
 import { Hono } from "hono";
+import { encodeFrames } from "../codec/frames.ts";
 import { isRepoKey } from "../registry/key.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import type { AnnounceEvent, PresenceEvent } from "../sync/client.ts";
 import type { SyncLimits } from "../sync/limits.ts";
 import type { RejectEvent } from "../sync/peer.ts";
 import { Relay, type SyncConnection } from "../sync/relay.ts";
-import { frameRange } from "../sync/frame_range.ts";
 import { toJsonValue } from "./json_value.ts";
 import { relayWebSocket } from "./websocket.deno.ts";
 
@@ -66,8 +66,6 @@ export interface StreamoServer {
   /** Closes every sync connection (code 1012, so clients reconnect). */
   close(): Promise<void>;
 }
-
-const RAW_BATCH = 64 * 1024 * 1024;
 
 /**
  * The relay server: WebSocket sync at `/` (multi-repo and single-stream),
@@ -128,15 +126,8 @@ export function createServer(options: ServerOptions): StreamoServer {
   app.get("/streams/:key/raw", (c) => {
     const found = repoFor(c.req.param("key"));
     if (!found.repo) return c.json({ error: found.error }, found.status);
-    const { repo } = found;
-    const end = repo.signedLength;
-    const parts: Uint8Array<ArrayBuffer>[] = [];
-    for (let at = 0; at < end;) {
-      const framed = frameRange(repo, new Uint8Array(0), at, end, RAW_BATCH);
-      parts.push(framed.bytes);
-      at = framed.end;
-    }
-    return new Response(new Blob(parts), {
+    const frames = encodeFrames(found.repo.chunksBetween(0));
+    return new Response(frames as Uint8Array<ArrayBuffer>, {
       headers: {
         "content-type": "application/octet-stream",
         "cache-control": "no-store",

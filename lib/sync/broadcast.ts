@@ -8,12 +8,13 @@
  * @module
  */
 
-import { encodeFrames, FRAME_HEADER } from "../codec/frames.ts";
+import { encodeFrames } from "../codec/frames.ts";
 import { isRepoKey } from "../registry/key.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { Ingest } from "../store/ingest.ts";
 import type { Repo, VerifiedRange } from "../store/repo.ts";
+import { framedBytes } from "./frame_range.ts";
 
 /** What isolates post to each other: one verified range of one repo. */
 export interface RangeBroadcast {
@@ -96,20 +97,6 @@ interface Waiting {
 const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 // Out-of-order ranges kept per repo while a gap is being filled.
 const MAX_WAITING = 1024;
-
-/** Bytes of chunks in well-formed `frames`, or -1. */
-function framedBytes(frames: Uint8Array): number {
-  let at = 0;
-  let bytes = 0;
-  while (at + FRAME_HEADER <= frames.length) {
-    const length = (frames[at] | (frames[at + 1] << 8) |
-      (frames[at + 2] << 16)) + frames[at + 3] * 0x1000000;
-    if (length === 0) return -1;
-    at += FRAME_HEADER + length;
-    bytes += length;
-  }
-  return at === frames.length && bytes > 0 ? bytes : -1;
-}
 
 function asBroadcast(data: unknown): RangeBroadcast | undefined {
   if (data === null || typeof data !== "object") return undefined;
@@ -293,7 +280,7 @@ export class BroadcastFanout {
     }
     if (this.#closed) return;
     const bytes = framedBytes(message.frames);
-    if (bytes < 0) {
+    if (bytes <= 0) {
       this.#fail(
         new SyntaxError(
           `Cannot take a broadcast range of ${

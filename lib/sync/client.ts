@@ -165,6 +165,12 @@ function deferred(): Deferred {
   return d;
 }
 
+/** Adds `fn` to `listeners`; returns a function that removes it. */
+function listen<T>(listeners: Set<T>, fn: T): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
 /**
  * Syncs `registry` with a relay in multi-repo mode and keeps doing so over
  * drops: it reconnects with exponential backoff and jitter, re-subscribes
@@ -264,9 +270,7 @@ class Session implements SyncSession {
 
   synced(key: string): Promise<void> {
     this.subscribe(key);
-    let d = this.#synced.get(key);
-    if (!d) this.#synced.set(key, d = deferred());
-    return d.promise;
+    return this.#syncedOf(key).promise;
   }
 
   interest(topic: string): void {
@@ -290,23 +294,19 @@ class Session implements SyncSession {
   }
 
   onPresence(fn: (presence: PresenceEvent) => void): () => void {
-    this.#presenceListeners.add(fn);
-    return () => this.#presenceListeners.delete(fn);
+    return listen(this.#presenceListeners, fn);
   }
 
   onAnnounce(fn: (announce: AnnounceEvent) => void): () => void {
-    this.#announceListeners.add(fn);
-    return () => this.#announceListeners.delete(fn);
+    return listen(this.#announceListeners, fn);
   }
 
   onReject(fn: (event: RejectEvent) => void): () => void {
-    this.#rejectListeners.add(fn);
-    return () => this.#rejectListeners.delete(fn);
+    return listen(this.#rejectListeners, fn);
   }
 
   onStatus(fn: (status: SyncStatus) => void): () => void {
-    this.#statusListeners.add(fn);
-    return () => this.#statusListeners.delete(fn);
+    return listen(this.#statusListeners, fn);
   }
 
   async close(): Promise<void> {
@@ -361,13 +361,15 @@ class Session implements SyncSession {
         this.#wanted.add(key);
         this.#follow(key, repo);
       },
-      onSynced: (key) => {
-        let d = this.#synced.get(key);
-        if (!d) this.#synced.set(key, d = deferred());
-        d.resolve();
-      },
+      onSynced: (key) => this.#syncedOf(key).resolve(),
       onClose: (_code, _reason, peer) => this.#dropped(peer),
     });
+  }
+
+  #syncedOf(key: string): Deferred {
+    let d = this.#synced.get(key);
+    if (!d) this.#synced.set(key, d = deferred());
+    return d;
   }
 
   #opened(peer: SyncPeer): void {

@@ -35,6 +35,23 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Bytes of chunks in `frames` if it is whole frames of 1 to `maxFrame`
+ * bytes each, else -1.
+ */
+export function framedBytes(frames: Uint8Array, maxFrame = Infinity): number {
+  let at = 0;
+  let bytes = 0;
+  while (at + FRAME_HEADER <= frames.length) {
+    const length = (frames[at] | (frames[at + 1] << 8) |
+      (frames[at + 2] << 16)) + frames[at + 3] * 0x1000000;
+    if (length === 0 || length > maxFrame) return -1;
+    at += FRAME_HEADER + length;
+    bytes += length;
+  }
+  return at === frames.length ? bytes : -1;
+}
+
+/**
  * `prefix` followed by the frames of the chunks of `repo` from `start` (a
  * chunk boundary) up to `limit`, stopping before the message would exceed
  * `maxBytes` (it always holds at least one chunk).

@@ -13,7 +13,7 @@ import { ForkError, SignatureError } from "../errors.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import { Ingest } from "../store/ingest.ts";
 import { type RebaseResult, Repo } from "../store/repo.ts";
-import { frameRange } from "./frame_range.ts";
+import { framedBytes, frameRange } from "./frame_range.ts";
 import {
   type ResolvedLimits,
   resolveLimits,
@@ -31,7 +31,13 @@ import {
   type RejectReason,
   type UnknownMessage,
 } from "./messages.ts";
-import { CloseCode, messageData, OPEN, type Transport } from "./transport.ts";
+import {
+  bindTransport,
+  CloseCode,
+  messageData,
+  OPEN,
+  type Transport,
+} from "./transport.ts";
 
 /** Default size of one outgoing data message (bytes). */
 export const DEFAULT_BATCH_BYTES = 64 * 1024;
@@ -192,14 +198,11 @@ export class SyncPeer {
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    const t = this.#transport;
-    if ("binaryType" in t) t.binaryType = "arraybuffer";
-    t.onmessage = (event) => this.#receive(event.data);
-    t.onclose = (event) => this.#onClosed(event.code, event.reason);
-    t.onerror = () => {};
-    if (this.#role === "server") this.#start();
-    else if (t.readyState === OPEN) this.#start();
-    else t.onopen = () => this.#start();
+    bindTransport(this.#transport, this.#role, {
+      open: () => this.#start(),
+      message: (data) => this.#receive(data),
+      close: (code, reason) => this.#onClosed(code, reason),
+    });
   }
 
   /** Whether the other side sent `hello` (speaks our additions); `undefined` until its first message. */
@@ -602,17 +605,8 @@ export class SyncPeer {
    * chunks cannot push the pending bytes over their limit.
    */
   #fitsLimits(ingest: Ingest, frames: Uint8Array): boolean {
-    const maxFrame = this.#limits.maxFrameBytes;
-    let at = 0;
-    let bytes = 0;
-    while (at + 4 <= frames.length) {
-      const length = frames[at] | (frames[at + 1] << 8) |
-        (frames[at + 2] << 16) | (frames[at + 3] << 24);
-      if (length <= 0 || length > maxFrame) return false;
-      at += 4 + length;
-      bytes += length;
-    }
-    return at === frames.length &&
+    const bytes = framedBytes(frames, this.#limits.maxFrameBytes);
+    return bytes >= 0 &&
       ingest.pendingBytes + bytes <= this.#limits.maxPendingBytes;
   }
 

@@ -19,7 +19,13 @@ import {
   type SyncLimits,
 } from "./limits.ts";
 import { DEFAULT_BATCH_BYTES } from "./peer.ts";
-import { CloseCode, messageData, OPEN, type Transport } from "./transport.ts";
+import {
+  bindTransport,
+  CloseCode,
+  messageData,
+  OPEN,
+  type Transport,
+} from "./transport.ts";
 
 const NO_PREFIX = new Uint8Array(0);
 
@@ -78,17 +84,14 @@ export class StreamPeer {
     });
     this.#parser = new FrameParser(this.#limits.maxFrameBytes);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
-    const t = this.#transport;
-    if ("binaryType" in t) t.binaryType = "arraybuffer";
-    t.onmessage = (event) => this.#receive(event.data);
-    t.onclose = (event) => this.#closedBy(event.code, event.reason);
-    t.onerror = () => {};
-    const start = () => {
-      if (options.role === "client") this.#send(key);
-      this.#start();
-    };
-    if (options.role === "server" || t.readyState === OPEN) start();
-    else t.onopen = start;
+    bindTransport(this.#transport, options.role, {
+      open: () => {
+        if (options.role === "client") this.#send(key);
+        this.#start();
+      },
+      message: (data) => this.#receive(data),
+      close: (code, reason) => this.#closedBy(code, reason),
+    });
   }
 
   /** Resolves once the transport has closed. */

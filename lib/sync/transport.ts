@@ -53,6 +53,35 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
+/** What a sync peer does with its transport's events. */
+export interface TransportHandlers {
+  /** Starts the protocol (the transport is open). */
+  open(): void;
+  /** Takes the data of one message. */
+  message(data: unknown): void;
+  /** Takes the close. */
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Sets `transport`'s handlers for a sync peer: binary messages arrive as
+ * `ArrayBuffer`s, errors are left to the close that follows, and
+ * `handlers.open` runs now for a server or an open transport, else once it
+ * opens.
+ */
+export function bindTransport(
+  transport: Transport,
+  role: "client" | "server",
+  handlers: TransportHandlers,
+): void {
+  if ("binaryType" in transport) transport.binaryType = "arraybuffer";
+  transport.onmessage = (event) => handlers.message(event.data);
+  transport.onclose = (event) => handlers.close(event.code, event.reason);
+  transport.onerror = () => {};
+  if (role === "server" || transport.readyState === OPEN) handlers.open();
+  else transport.onopen = () => handlers.open();
+}
+
 /**
  * The bytes of a binary message, or the text of a text message. Throws a
  * `TypeError` for a `Blob` (set `binaryType = "arraybuffer"`) or another

@@ -115,6 +115,31 @@ export async function waitFor(
   }
 }
 
+/** Closes each of `items` in turn (sessions, peers, then servers, say). */
+export async function closeAll(
+  ...items: { close(): Promise<unknown> }[]
+): Promise<void> {
+  for (const item of items) await item.close();
+}
+
+/**
+ * Reads `read()` every 20 ms until it returns `want` or `ms` have passed;
+ * returns what it read last.
+ */
+export async function settled<T>(
+  read: () => Promise<T>,
+  want: T,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let got: T;
+  while ((got = await read()) !== want) {
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return got;
+}
+
 /** Whether `b` holds exactly the bytes of `a`. */
 export function sameBytes(a: Repo | undefined, b: Repo | undefined): boolean {
   if (!a || !b || a.byteLength !== b.byteLength) return false;

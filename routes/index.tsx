@@ -11,6 +11,7 @@ import {
   IslandCollector,
   islandPropsScript,
   IslandRoot,
+  scriptJson,
 } from "../lib/preact/islands.ts";
 import {
   type ChatReadable,
@@ -147,7 +148,7 @@ ${
 <body>
 ${body}
 <script type="application/json" id="__streamo_chat">${
-    JSON.stringify(config).replace(/</g, "\\u003c")
+    scriptJson(config)
   }</script>
 ${islandPropsScript(collector)}
 ${

@@ -44,39 +44,36 @@ interface Scripts {
   preload: string[];
 }
 
-let cachedScripts:
-  | { dir: string; version: string; scripts: Scripts }
-  | undefined;
-
-/** The bundle's entry and the modules to preload, from its manifest. */
-async function scriptsIn(staticDir: URL): Promise<Scripts | undefined> {
+/**
+ * Reads the bundle's entry and the modules to preload from its manifest
+ * under `staticDir`; the manifest is parsed again only when it changes.
+ */
+function scriptsReader(staticDir: URL): () => Promise<Scripts | undefined> {
   const url = new URL(MANIFEST_PATH, staticDir);
-  const version = await fileVersion(url);
-  if (!version) return undefined;
-  if (
-    cachedScripts?.dir === staticDir.href && cachedScripts.version === version
-  ) {
-    return cachedScripts.scripts;
-  }
-  const manifest = JSON.parse(await Deno.readTextFile(url)) as {
-    entry: string;
-    initial: string[];
-    lazy: string[];
+  let cached: Scripts | undefined;
+  return async () => {
+    const version = await fileVersion(url);
+    if (!version) return undefined;
+    if (cached?.version === version) return cached;
+    const manifest = JSON.parse(await Deno.readTextFile(url)) as {
+      entry: string;
+      initial: string[];
+      lazy: string[];
+    };
+    const entryVersion = await fileVersion(
+      new URL(`build/${manifest.entry}`, staticDir),
+    );
+    cached = {
+      version,
+      entry: `/static/build/${manifest.entry}?v=${entryVersion}`,
+      // Chunk names carry content hashes; the lazy client is preloaded too
+      // so that it downloads while the islands hydrate.
+      preload: [...manifest.initial, ...manifest.lazy]
+        .filter((name) => name !== manifest.entry)
+        .map((name) => `/static/build/${name}`),
+    };
+    return cached;
   };
-  const entryVersion = await fileVersion(
-    new URL(`build/${manifest.entry}`, staticDir),
-  );
-  const scripts: Scripts = {
-    version,
-    entry: `/static/build/${manifest.entry}?v=${entryVersion}`,
-    // Chunk names carry content hashes; the lazy client is preloaded too so
-    // that it downloads while the islands hydrate.
-    preload: [...manifest.initial, ...manifest.lazy]
-      .filter((name) => name !== manifest.entry)
-      .map((name) => `/static/build/${name}`),
-  };
-  cachedScripts = { dir: staticDir.href, version, scripts };
-  return scripts;
 }
 
 async function fileVersion(url: URL): Promise<string | undefined> {
@@ -103,6 +100,7 @@ function localeFrom(header: string | undefined): string | undefined {
  */
 export function mountChat(app: Hono, options: ChatRoutesOptions): void {
   const staticDir = options.staticDir ?? new URL("../static/", import.meta.url);
+  const scripts = scriptsReader(staticDir);
 
   app.get("/", async (c: Context, next: Next) => {
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
@@ -113,8 +111,8 @@ export function mountChat(app: Hono, options: ChatRoutesOptions): void {
       timeZone: fromCookie.timeZone ?? "UTC",
       locale: fromCookie.locale ?? localeFrom(c.req.header("accept-language")),
     };
-    const [scripts, css] = await Promise.all([
-      scriptsIn(staticDir).catch((error) => {
+    const [page, css] = await Promise.all([
+      scripts().catch((error) => {
         console.error("Cannot read the islands manifest:", error);
         return undefined;
       }),
@@ -127,8 +125,8 @@ export function mountChat(app: Hono, options: ChatRoutesOptions): void {
         room: options.repoOf(options.config.roomKey),
         repoOf: options.repoOf,
         time,
-        script: scripts?.entry,
-        preload: scripts?.preload,
+        script: page?.entry,
+        preload: page?.preload,
         stylesheet: css ? `/static/chat.css?v=${css}` : undefined,
       });
     } catch (error) {

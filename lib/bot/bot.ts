@@ -6,7 +6,7 @@
  */
 
 import { effect, untracked } from "@preact/signals-core";
-import { isKeyHex, roomMembers } from "../chat/model.ts";
+import { isKeyHex, roomMembers, shortKey } from "../chat/model.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import type { Repo } from "../store/repo.ts";
 
@@ -187,7 +187,7 @@ export class Bot {
         this.#answered.add(id);
         this.#queue.push({
           key,
-          name: typeof name === "string" ? name : key.slice(0, 8) + "…",
+          name: typeof name === "string" ? name : shortKey(key),
           index,
           text: m.text,
           at: m.at,
@@ -212,7 +212,7 @@ export class Bot {
           const name = this.#options.registry.get(key)?.get("name");
           return {
             key,
-            name: typeof name === "string" ? name : key.slice(0, 8) + "…",
+            name: typeof name === "string" ? name : shortKey(key),
           };
         });
       },

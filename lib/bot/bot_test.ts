@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { bytesToHex } from "../codec/hex.ts";
 import { Signer } from "../identity/signer.ts";
 import { RepoRegistry } from "../registry/registry.ts";
 import { Repo } from "../store/repo.ts";
@@ -8,6 +9,8 @@ interface Room {
   registry: RepoRegistry;
   roomKey: string;
   join(username: string): Promise<Repo>;
+  /** A bot in this room writing to `repo`, answering everything since 0. */
+  bot(repo: Repo, reply: BotReply): Bot;
 }
 
 /** A registry holding a room and its members' repos, all in one process. */
@@ -20,8 +23,7 @@ async function room(): Promise<Room> {
     const signer = signers.get(username) ?? new Signer(username, "pw", 1);
     signers.set(username, signer);
     const { publicKey } = await signer.keysFor("chat");
-    const key = Array.from(publicKey, (b) => b.toString(16).padStart(2, "0"))
-      .join("");
+    const key = bytesToHex(publicKey);
     const repo = await registry.open(key);
     await repo.attachSigner(signer, "chat");
     if (repo.get() === undefined) repo.set({ name: username, messages: [] });
@@ -38,7 +40,9 @@ async function room(): Promise<Room> {
   roomKey = roomRepo.key!;
   roomRepo.set({ members: [] });
   await roomRepo.whenSigned();
-  return { registry, roomKey, join };
+  const bot = (repo: Repo, reply: BotReply) =>
+    new Bot({ registry, roomKey, repo, reply, since: 0 });
+  return { registry, roomKey, join, bot };
 }
 
 async function settle(bots: Bot[]): Promise<void> {
@@ -58,13 +62,7 @@ Deno.test("Bot answers each question once, never its own messages", async () => 
   const human = await r.join("human");
   const botRepo = await r.join("timebot");
   const reply: BotReply = (m) => m.text === "/time" ? "it is noon" : undefined;
-  const bot = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    reply,
-    since: 0,
-  });
+  const bot = r.bot(botRepo, reply);
   await bot.start();
   human.push("messages", { text: "/time", at: Date.now() });
   human.push("messages", { text: "hello", at: Date.now() + 1 });
@@ -77,13 +75,7 @@ Deno.test("Bot answers each question once, never its own messages", async () => 
   });
   // A restarted bot does not answer again.
   await bot.stop();
-  const again = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    reply,
-    since: 0,
-  });
+  const again = r.bot(botRepo, reply);
   await again.start();
   await settle([again]);
   assert.equal(answers(botRepo).length, 1);
@@ -95,20 +87,14 @@ Deno.test("Two bots answering each other's keywords stop after one round", async
   const human = await r.join("human");
   const a = await r.join("bot-a");
   const b = await r.join("bot-b");
-  const botA = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: a,
-    since: 0,
-    reply: (m) => m.text.includes("ping") ? "pong from a" : undefined,
-  });
-  const botB = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: b,
-    since: 0,
-    reply: (m) => m.text.includes("pong") ? "ping from b" : undefined,
-  });
+  const botA = r.bot(
+    a,
+    (m) => m.text.includes("ping") ? "pong from a" : undefined,
+  );
+  const botB = r.bot(
+    b,
+    (m) => m.text.includes("pong") ? "ping from b" : undefined,
+  );
   await botA.start();
   await botB.start();
   human.push("messages", { text: "ping", at: Date.now() });
@@ -128,15 +114,9 @@ Deno.test("A burst of 20 questions yields 20 answers, each its own commit, no fo
   const r = await room();
   const human = await r.join("human");
   const botRepo = await r.join("echo");
-  const bot = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    since: 0,
-    reply: async (m) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return "echo " + m.text;
-    },
+  const bot = r.bot(botRepo, async (m) => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return "echo " + m.text;
   });
   await bot.start();
   const commitsBefore = botRepo.history().length;
@@ -156,13 +136,10 @@ Deno.test("Questions sent in the same millisecond are each answered once", async
   const r = await room();
   const human = await r.join("human");
   const botRepo = await r.join("timebot");
-  const bot = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    since: 0,
-    reply: (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
-  });
+  const bot = r.bot(
+    botRepo,
+    (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
+  );
   await bot.start();
   for (const text of ["/time", "/members", "chatter", "/time"]) {
     human.push("messages", { text, at: 5000 });
@@ -175,13 +152,10 @@ Deno.test("Questions sent in the same millisecond are each answered once", async
   ]);
   // Restarted, it knows all three were answered.
   await bot.stop();
-  const again = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    since: 0,
-    reply: (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
-  });
+  const again = r.bot(
+    botRepo,
+    (m) => m.text.startsWith("/") ? `re ${m.text}` : undefined,
+  );
   await again.start();
   await settle([again]);
   assert.equal(answers(botRepo).length, 3);
@@ -200,13 +174,7 @@ Deno.test("A restarted bot also recognizes answers stored without an index", asy
     re: { key: human.key, at: 7000 },
   });
   await botRepo.whenSigned();
-  const bot = new Bot({
-    registry: r.registry,
-    roomKey: r.roomKey,
-    repo: botRepo,
-    since: 0,
-    reply: () => "again",
-  });
+  const bot = r.bot(botRepo, () => "again");
   await bot.start();
   await settle([bot]);
   assert.equal(answers(botRepo).length, 1);

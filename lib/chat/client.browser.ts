@@ -24,6 +24,13 @@ export interface BrowserChatOptions {
   url?: string | URL;
 }
 
+/** The relay at `/` of this page's origin (`ws:`, or `wss:` under HTTPS). */
+function sameOriginRelay(): URL {
+  const here = new URL("/", location.href);
+  here.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  return here;
+}
+
 /**
  * Creates (does not start) the browser chat client for `config`. If
  * IndexedDB is unavailable, messages are kept in memory and the client says
@@ -42,12 +49,7 @@ export async function createBrowserChat(
       error instanceof Error ? error.message : error
     }): they are kept only until the page closes.`;
   }
-  let url = options.url;
-  if (!url) {
-    const here = new URL("/", location.href);
-    here.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url = here;
-  }
+  const url = options.url || sameOriginRelay();
   const network: NetworkWatch = {
     online: () => navigator.onLine,
     onChange(fn) {
@@ -61,7 +63,6 @@ export async function createBrowserChat(
       };
     },
   };
-  const relay = url;
   const registry = new RepoRegistry({ storage });
   const app = new ChatApp({
     config,
@@ -72,7 +73,7 @@ export async function createBrowserChat(
       reconnect: { baseMs: 250, maxMs: 5_000 },
       // Dial only while the browser has a network; drop the socket as soon
       // as it goes away, and redial the moment it returns.
-      connect: () => new OnlineTransport(() => new WebSocket(relay), network),
+      connect: () => new OnlineTransport(() => new WebSocket(url), network),
     },
     identities: new IdbIdentityStore(),
     onRemember: (remembered) => {

@@ -9,7 +9,13 @@
 import { bytesToHex } from "../codec/hex.ts";
 import type { RepoRegistry } from "../registry/registry.ts";
 import type { Repo, RepoSigner } from "../store/repo.ts";
-import { addMember, CHAT_NAME, isKeyHex, roomMembers } from "./model.ts";
+import {
+  addMember,
+  CHAT_NAME,
+  type ChatWritable,
+  isKeyHex,
+  roomMembers,
+} from "./model.ts";
 
 /** A chat room: the room repo and the rule that adds announced members. */
 export class ChatRoom {
@@ -56,14 +62,22 @@ export async function openChatRoom(
   const key = bytesToHex(publicKey);
   const repo = await registry.open(key);
   await repo.attachSigner(signer, name);
-  if (!Array.isArray(repo.get("members"))) {
-    const value = repo.get();
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      repo.set("members", []);
-    } else {
-      repo.set({ members: [] });
-    }
-    await repo.whenSigned();
-  }
+  if (ensureMembers(repo)) await repo.whenSigned();
   return new ChatRoom(repo);
+}
+
+/**
+ * Makes sure `room` holds a `members` array: an object value gets an empty
+ * one, any other value is replaced by `{ members: [] }`. Returns whether
+ * anything was written.
+ */
+export function ensureMembers(room: ChatWritable): boolean {
+  if (Array.isArray(room.get("members"))) return false;
+  const value = room.get();
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    room.set("members", []);
+  } else {
+    room.set({ members: [] });
+  }
+  return true;
 }

@@ -12,7 +12,7 @@ import type { RepoRegistry } from "../registry/registry.ts";
 import { SharedWriter } from "../registry/shared_writer.ts";
 import type { RepoSigner } from "../store/repo.ts";
 import { addMember, CHAT_NAME, isKeyHex } from "./model.ts";
-import { ChatRoom } from "./room.ts";
+import { ChatRoom, ensureMembers } from "./room.ts";
 
 /**
  * A {@linkcode ChatRoom} whose writes are arbitrated by the shared storage.
@@ -85,15 +85,6 @@ export async function openSharedChatRoom(
   const key = bytesToHex(publicKey);
   const repo = await registry.open(key);
   const writer = new SharedWriter(registry);
-  await writer.commit(key, signer, name, (draft) => {
-    if (Array.isArray(draft.get("members"))) return false;
-    const value = draft.get();
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      draft.set("members", []);
-    } else {
-      draft.set({ members: [] });
-    }
-    return true;
-  });
+  await writer.commit(key, signer, name, ensureMembers);
   return new SharedChatRoom(repo, writer, signer, name);
 }

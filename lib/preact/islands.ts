@@ -95,19 +95,27 @@ export function island<P extends object>(
 }
 
 /**
+ * `value` as JSON safe to embed in a `<script>` element: `<`, `>`, `&` and
+ * the JavaScript line separators are escaped, so it cannot close the element.
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
  * The `<script type="application/json">` element text that carries the
- * collected props to the browser: JSON with `<`, `>` and `&` escaped so it
- * cannot close the script element.
+ * collected props to the browser (see {@linkcode scriptJson}).
  */
 export function islandPropsScript(
   collector: IslandCollector,
   id: string = ISLAND_PROPS_ID,
 ): string {
-  const json = JSON.stringify(collector.props).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-  return `<script type="application/json" id="${id}">${json}</script>`;
+  return `<script type="application/json" id="${id}">${
+    scriptJson(collector.props)
+  }</script>`;
 }
 
 /** Options for {@linkcode hydrateIslands}. */

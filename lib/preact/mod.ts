@@ -26,18 +26,7 @@
  * @module
  */
 
-import {
-  batch,
-  computed,
-  effect,
-  type ReadonlySignal,
-  Signal,
-  signal,
-  untracked,
-  useComputed,
-  useSignal,
-  useSignalEffect,
-} from "@preact/signals";
+import { useSignal } from "@preact/signals";
 import type { PathKey } from "../store/streamo.ts";
 
 export {
@@ -51,7 +40,7 @@ export {
   useComputed,
   useSignal,
   useSignalEffect,
-};
+} from "@preact/signals";
 export {
   hydrateIslands,
   type HydrateOptions,

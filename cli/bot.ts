@@ -43,8 +43,7 @@
 import { Bot, type BotReply } from "../lib/bot/bot.ts";
 import { CLIENT_OPTIONS } from "./client_config.ts";
 import { closeApp, joinFromArgs, sendAll } from "./join.ts";
-import { PromptCancelled } from "./prompt.ts";
-import { bounded, onShutdownSignal } from "./shutdown.ts";
+import { bounded, onShutdownSignal, runProcess } from "./shutdown.ts";
 
 /** The usage text for `deno task bot -- --help`. */
 export const BOT_USAGE = `Usage: deno task bot -- --username NAME [options]
@@ -116,13 +115,4 @@ export async function runBot(
   return -1;
 }
 
-if (import.meta.main) {
-  try {
-    const code = await runBot(Deno.args);
-    if (code >= 0) Deno.exit(code);
-  } catch (error) {
-    if (error instanceof PromptCancelled) Deno.exit(130);
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runProcess(() => runBot(Deno.args));

@@ -10,12 +10,11 @@
 
 import { effect, untracked } from "@preact/signals-core";
 import process from "node:process";
-import { createInterface, type Interface } from "node:readline";
-import readline from "node:readline";
+import readline, { createInterface, type Interface } from "node:readline";
 import { shortKey } from "../lib/chat/model.ts";
 import { CLIENT_OPTIONS } from "./client_config.ts";
 import { closeApp, type JoinedRoom, joinFromArgs, sendAll } from "./join.ts";
-import { PromptCancelled } from "./prompt.ts";
+import { runProcess, SHUTDOWN_SIGNALS } from "./shutdown.ts";
 import { formatEvent, formatMessage } from "./terminal.ts";
 
 /** The usage text for `deno task chat -- --help`. */
@@ -151,10 +150,7 @@ export async function runChat(args: string[]): Promise<number> {
     rl.close();
   };
   rl.on("SIGINT", quit);
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, quit);
+  for (const signal of SHUTDOWN_SIGNALS) Deno.addSignalListener(signal, quit);
   if (interactive) {
     out.attach(rl);
     rl.setPrompt("> ");
@@ -186,12 +182,4 @@ export async function runChat(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await runChat(Deno.args));
-  } catch (error) {
-    if (error instanceof PromptCancelled) Deno.exit(130);
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runProcess(() => runChat(Deno.args));

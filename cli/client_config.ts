@@ -5,7 +5,7 @@
  * @module
  */
 
-import { flagError } from "./config.ts";
+import { rethrowFlagError } from "./config.ts";
 import { parseOrigin } from "./origin.ts";
 import { type Env, type ReadFile, readSettings } from "./settings.ts";
 
@@ -46,21 +46,15 @@ export async function resolveClientConfig(
   env: Env,
   readFile: ReadFile = Deno.readTextFile,
 ): Promise<ClientConfig> {
-  let settings;
-  try {
-    settings = await readSettings(args, env, readFile, {
-      options: {
-        username: { type: "string" },
-        password: { type: "string" },
-        server: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-  } catch (error) {
-    throw flagError(error);
-  }
-  const { values, get } = settings;
+  const { values, get } = await readSettings(args, env, readFile, {
+    options: {
+      username: { type: "string" },
+      password: { type: "string" },
+      server: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    },
+  }).catch(rethrowFlagError);
   return {
     username: values.username ?? get("STREAMO_USERNAME") ?? undefined,
     password: values.password ?? get("STREAMO_PASSWORD") ?? undefined,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULT_KEY_ITERATIONS } from "../lib/chat/identity.ts";
 import { parseOrigin } from "./origin.ts";
 import {
   type Env,
@@ -18,8 +19,6 @@ import {
 export const DEFAULT_WEB_PORT = 8000;
 /** Port `--outlet` takes when given without one. */
 export const DEFAULT_OUTLET_PORT = 8001;
-/** PBKDF2 iterations when none are set. */
-export const DEFAULT_ITERATIONS = 600_000;
 
 /** The usage text for `streamo --help`. */
 export const NODE_USAGE = `Usage: streamo [options]
@@ -48,7 +47,7 @@ Options (environment variable in brackets):
                           chaining); repeatable; also ws:// or http:// URLs
                           (STREAMO_ORIGIN, comma-separated)
   --key-iterations N      PBKDF2 iterations for your key
-                          (STREAMO_KEY_ITERATIONS, default 600000)
+                          (STREAMO_KEY_ITERATIONS, default ${DEFAULT_KEY_ITERATIONS})
   --env-file[=PATH]       read variables from PATH (default ".env") first
   --verbose               log members, presence and rejections (STREAMO_VERBOSE=1)
   --help                  show this text
@@ -102,32 +101,26 @@ export async function resolveNodeConfig(
   env: Env,
   readFile: ReadFile = Deno.readTextFile,
 ): Promise<NodeConfig> {
-  let settings;
-  try {
-    settings = await readSettings(args, env, readFile, {
-      options: {
-        name: { type: "string" },
-        username: { type: "string" },
-        password: { type: "string" },
-        "data-dir": { type: "string" },
-        web: { type: "string" },
-        outlet: { type: "string" },
-        host: { type: "string" },
-        origin: { type: "string", multiple: true },
-        "key-iterations": { type: "string" },
-        verbose: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-      optionalValues: {
-        web: String(DEFAULT_WEB_PORT),
-        outlet: String(DEFAULT_OUTLET_PORT),
-      },
-    });
-  } catch (error) {
-    throw flagError(error);
-  }
-  const { values, get } = settings;
+  const { values, get } = await readSettings(args, env, readFile, {
+    options: {
+      name: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
+      "data-dir": { type: "string" },
+      web: { type: "string" },
+      outlet: { type: "string" },
+      host: { type: "string" },
+      origin: { type: "string", multiple: true },
+      "key-iterations": { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    },
+    optionalValues: {
+      web: String(DEFAULT_WEB_PORT),
+      outlet: String(DEFAULT_OUTLET_PORT),
+    },
+  }).catch(rethrowFlagError);
   const port = (flag: string, value: string | undefined) =>
     integerSetting(value, `the ${flag} port`, 0, 65535);
   const web = port("--web", values.web ?? get("STREAMO_WEB"));
@@ -142,17 +135,17 @@ export async function resolveNodeConfig(
     "--key-iterations (STREAMO_KEY_ITERATIONS)",
     1,
     4_294_967_295,
-  ) ?? DEFAULT_ITERATIONS;
+  ) ?? DEFAULT_KEY_ITERATIONS;
   const originTexts = values.origin ??
     (get("STREAMO_ORIGIN") ?? "").split(/[\s,]+/).filter(Boolean);
   const origins = originTexts.map((text) => parseOrigin(text));
   const name = values.name ?? get("STREAMO_NAME") ?? "chat";
   if (!name.trim()) throw new RangeError("Cannot start: --name is empty");
   const warnings: string[] = [];
-  if (keyIterations < DEFAULT_ITERATIONS) {
+  if (keyIterations < DEFAULT_KEY_ITERATIONS) {
     warnings.push(
       `Your key is derived with only ${keyIterations} PBKDF2 iterations; use at least ${
-        DEFAULT_ITERATIONS.toLocaleString("en-US")
+        DEFAULT_KEY_ITERATIONS.toLocaleString("en-US")
       } outside tests.`,
     );
   }
@@ -174,14 +167,18 @@ export async function resolveNodeConfig(
 }
 
 /**
- * A `parseArgs` error as a message for people: what is wrong and where to
- * look. Other errors pass through.
+ * Throws `error`: a `parseArgs` error as a message for people (a
+ * `TypeError` saying what is wrong and where to look), other errors as
+ * they are. For `readSettings(…).catch(rethrowFlagError)`.
  */
-export function flagError(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const code = (error as { code?: string }).code ?? "";
-  if (!code.startsWith("ERR_PARSE_ARGS")) return error;
-  return new TypeError(
-    `Cannot start: ${error.message.replace(/\.\s*$/, "")}. See --help.`,
-  );
+export function rethrowFlagError(error: unknown): never {
+  if (
+    error instanceof Error &&
+    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+  ) {
+    throw new TypeError(
+      `Cannot start: ${error.message.replace(/\.\s*$/, "")}. See --help.`,
+    );
+  }
+  throw error;
 }

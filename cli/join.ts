@@ -11,6 +11,7 @@ import { effect } from "@preact/signals-core";
 import { ChatApp } from "../lib/chat/app.ts";
 import { roomMembers } from "../lib/chat/model.ts";
 import { RepoRegistry } from "../lib/registry/registry.ts";
+import type { ServerInfo } from "../lib/server/app.ts";
 import type { Repo } from "../lib/store/repo.ts";
 import { registrySync } from "../lib/sync/client.ts";
 import { useFastestBackend } from "../lib/identity/mod.ts";
@@ -18,17 +19,7 @@ import { type ClientConfig, resolveClientConfig } from "./client_config.ts";
 import { httpUrl } from "./origin.ts";
 import { resolveCredentials } from "./prompt.ts";
 import { bounded } from "./shutdown.ts";
-import { VERSION } from "./version.ts";
-
-/** What `GET /api/info` says about the room. */
-export interface RoomInfo {
-  /** The room's key. */
-  primaryKeyHex: string;
-  /** The repo name participants derive keys for. */
-  name: string;
-  /** PBKDF2 iterations. */
-  keyIterations: number;
-}
+import { answerHelpOrVersion } from "./version.ts";
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -39,7 +30,7 @@ function describe(error: unknown): string {
  * `Error` saying whether the server cannot be reached or is not a streamo
  * server.
  */
-export async function fetchRoomInfo(server: URL): Promise<RoomInfo> {
+export async function fetchRoomInfo(server: URL): Promise<ServerInfo> {
   const url = new URL("/api/info", httpUrl(server));
   let response: Response;
   try {
@@ -53,7 +44,7 @@ export async function fetchRoomInfo(server: URL): Promise<RoomInfo> {
   } catch {
     body = undefined;
   }
-  const info = body as Partial<RoomInfo> | undefined;
+  const info = body as Partial<ServerInfo> | undefined;
   if (
     !response.ok || !info || typeof info.primaryKeyHex !== "string" ||
     typeof info.keyIterations !== "number"
@@ -90,7 +81,7 @@ export interface JoinedRoom {
   /** The chat client. */
   app: ChatApp;
   /** The room's settings. */
-  info: RoomInfo;
+  info: ServerInfo;
   /** Your repo key. */
   key: string;
   /** Your repo (a profile, signed by you). */
@@ -131,14 +122,13 @@ export async function joinRoom(options: JoinOptions): Promise<JoinedRoom> {
       await profileReady(app, me.key);
     })();
     history.catch(() => {});
-    let done = false;
-    await bounded(
-      history.then(() => (done = true)),
+    const loaded = await bounded(
+      history.then(() => true),
       waitMs,
       "Loading the history",
       status,
     );
-    if (!done) status("Going on with the history received so far.");
+    if (!loaded) status("Going on with the history received so far.");
     const repo = app.registry.get(me.key)!;
     return { app, info, key: me.key, repo };
   } catch (error) {
@@ -275,14 +265,7 @@ export async function joinFromArgs(
   usage: string,
 ): Promise<number | JoinedFromArgs> {
   const config = await resolveClientConfig(args, Deno.env);
-  if (config.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (config.version) {
-    console.log(`${program} ${VERSION}`);
-    return 0;
-  }
+  if (answerHelpOrVersion(config, program, usage)) return 0;
   const { username, password } = await resolveCredentials(config);
   await useFastestBackend();
   const status = (line: string) => console.error(line);

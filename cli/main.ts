@@ -12,11 +12,11 @@ import { NODE_USAGE, resolveNodeConfig } from "./config.ts";
 import { startNode } from "./node.ts";
 import { nodeBox } from "./node_box.ts";
 import type { MountChat } from "./page.ts";
+import { resolveCredentials } from "./prompt.ts";
+import { onShutdownSignal, runProcess } from "./shutdown.ts";
+import { answerHelpOrVersion } from "./version.ts";
 
 export type { MountChat, PageRoom } from "./page.ts";
-import { PromptCancelled, resolveCredentials } from "./prompt.ts";
-import { onShutdownSignal } from "./shutdown.ts";
-import { VERSION } from "./version.ts";
 
 /** Options for {@linkcode main}. */
 export interface MainOptions {
@@ -34,19 +34,9 @@ export async function main(
   options: MainOptions = {},
 ): Promise<number> {
   const config = await resolveNodeConfig(args, Deno.env);
-  if (config.help) {
-    console.log(NODE_USAGE);
-    return 0;
-  }
-  if (config.version) {
-    console.log(`streamo ${VERSION}`);
-    return 0;
-  }
+  if (answerHelpOrVersion(config, "streamo", NODE_USAGE)) return 0;
   for (const warning of config.warnings) console.error(`⚠ ${warning}`);
-  const { username, password } = await resolveCredentials({
-    username: config.username,
-    password: config.password,
-  });
+  const { username, password } = await resolveCredentials(config);
   await useFastestBackend();
   const log = (line: string) => console.error(line);
   const node = await startNode({
@@ -83,18 +73,11 @@ export async function main(
 }
 
 /** Runs {@linkcode main} as the process: exits with its code, or 1 on an error. */
-export async function run(
+export function run(
   args: string[],
   options?: MainOptions,
 ): Promise<void> {
-  try {
-    const code = await main(args, options);
-    if (code >= 0) Deno.exit(code);
-  } catch (error) {
-    if (error instanceof PromptCancelled) Deno.exit(130);
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
+  return runProcess(() => main(args, options));
 }
 
 if (import.meta.main) await run(Deno.args);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DEFAULT_KEY_ITERATIONS } from "../lib/chat/identity.ts";
 import { openChatRoom } from "../lib/chat/room.ts";
 import type { ChatRoom } from "../lib/chat/room.ts";
 import { Signer } from "../lib/identity/signer.ts";
@@ -201,7 +202,7 @@ export async function startNode(options: NodeOptions): Promise<StreamoNode> {
     }
     registry = new RepoRegistry({ storage });
     await registry.openStored();
-    const keyIterations = options.keyIterations ?? 600_000;
+    const keyIterations = options.keyIterations ?? DEFAULT_KEY_ITERATIONS;
     const signer = new Signer(
       options.username,
       options.password,
@@ -235,6 +236,15 @@ export async function startNode(options: NodeOptions): Promise<StreamoNode> {
         ),
     });
     const info = { primaryKeyHex: room.key, name, keyIterations };
+    const serve = (
+      flag: string,
+      port: number,
+      server: StreamoServer,
+    ): Listening => {
+      const h = listen(flag, port, hostname, server.fetch);
+      http.push(h);
+      return { url: urlOf(h.addr), port: h.addr.port, server };
+    };
     let web: Listening | undefined;
     let chatPage = false;
     if (options.web !== undefined) {
@@ -245,16 +255,12 @@ export async function startNode(options: NodeOptions): Promise<StreamoNode> {
         registry,
         options.mountChat,
       );
-      const h = listen("--web", options.web, hostname, server.fetch);
-      http.push(h);
-      web = { url: urlOf(h.addr), port: h.addr.port, server };
+      web = serve("--web", options.web, server);
     }
     let outlet: Listening | undefined;
     if (options.outlet !== undefined) {
       const server = createServer({ registry, info, relay });
-      const h = listen("--outlet", options.outlet, hostname, server.fetch);
-      http.push(h);
-      outlet = { url: urlOf(h.addr), port: h.addr.port, server };
+      outlet = serve("--outlet", options.outlet, server);
     }
     for (const origin of options.origins ?? []) {
       const url = new URL(origin);

@@ -105,10 +105,6 @@ export interface CredentialsInput {
   username: string | undefined;
   /** The password given, if any. */
   password: string | undefined;
-  /** How to give the username without a prompt (for the error). */
-  usernameHow?: string;
-  /** How to give the password without a prompt (for the error). */
-  passwordHow?: string;
 }
 
 /**
@@ -123,10 +119,7 @@ export async function resolveCredentials(
   let { username, password } = input;
   if (!username) {
     if (!io.isTerminal()) {
-      throw new NotATerminalError(
-        "username",
-        input.usernameHow ?? "--username or STREAMO_USERNAME",
-      );
+      throw new NotATerminalError("username", "--username or STREAMO_USERNAME");
     }
     username = (await askLine("Username: ", false, io)).trim();
     if (!username) {
@@ -135,10 +128,7 @@ export async function resolveCredentials(
   }
   if (!password) {
     if (!io.isTerminal()) {
-      throw new NotATerminalError(
-        "password",
-        input.passwordHow ?? "--password or STREAMO_PASSWORD",
-      );
+      throw new NotATerminalError("password", "--password or STREAMO_PASSWORD");
     }
     password = await askLine(`Password for ${username}: `, true, io);
     if (!password) {

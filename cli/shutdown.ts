@@ -1,9 +1,16 @@
 /**
- * Bounded waits for shutting down: a step that does not finish in time is
- * logged and left behind, so one unresponsive peer cannot hang an exit.
+ * Shutting down: bounded waits (a step that does not finish in time is
+ * logged and left behind, so one unresponsive peer cannot hang an exit),
+ * the stop signals, and a program's exit code.
  *
  * @module
  */
+
+import { PromptCancelled } from "./prompt.ts";
+
+/** The signals that stop a program: SIGINT and SIGTERM (SIGINT only on Windows). */
+export const SHUTDOWN_SIGNALS: readonly Deno.Signal[] =
+  Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
 
 /**
  * Waits for `promise`, at most `ms` milliseconds; on timeout logs that
@@ -38,9 +45,6 @@ export function onShutdownSignal(
   stop: (signal: Deno.Signal) => Promise<void>,
   code = 0,
 ): () => void {
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM"];
   let stopping = false;
   const handler = (signal: Deno.Signal) => () => {
     if (stopping) Deno.exit(130);
@@ -57,7 +61,7 @@ export function onShutdownSignal(
       },
     );
   };
-  const listeners = signals.map((signal) => {
+  const listeners = SHUTDOWN_SIGNALS.map((signal) => {
     const listener = handler(signal);
     Deno.addSignalListener(signal, listener);
     return [signal, listener] as const;
@@ -67,4 +71,22 @@ export function onShutdownSignal(
       Deno.removeSignalListener(signal, listener);
     }
   };
+}
+
+/**
+ * Runs `program` as the process: exits with the code it resolves with, or
+ * keeps running on -1 (it stops on a signal); exits with 130 when a prompt
+ * was cancelled, and with 1 after printing any other error.
+ */
+export async function runProcess(
+  program: () => Promise<number>,
+): Promise<void> {
+  try {
+    const code = await program();
+    if (code >= 0) Deno.exit(code);
+  } catch (error) {
+    if (error instanceof PromptCancelled) Deno.exit(130);
+    console.error(error instanceof Error ? error.message : error);
+    Deno.exit(1);
+  }
 }

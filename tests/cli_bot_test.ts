@@ -2,22 +2,12 @@
 // 127.0.0.1, asked by a library client (`ChatApp`) in process.
 
 import assert from "node:assert/strict";
-import { ChatApp } from "../lib/chat/app.ts";
 import type { BotContext, BotMessage } from "../lib/bot/bot.ts";
-import { RepoRegistry } from "../lib/registry/registry.ts";
-import { registrySync } from "../lib/sync/client.ts";
 import { commandReply } from "../cli/bot.ts";
-import { startNode } from "../cli/node.ts";
-import { spawn, until } from "./support/cli.ts";
+import { roomClient, spawn, startRoomNode, until } from "./support/cli.ts";
 
 Deno.test("deno task bot answers /time and /members exactly once per question", async () => {
-  const node = await startNode({
-    username: "room",
-    password: "pw",
-    keyIterations: 1,
-    dataDir: null,
-    web: 0,
-  });
+  const node = await startRoomNode();
   const bot = spawn("timebot", "cli/bot.ts", [
     "--username",
     "timebot",
@@ -26,12 +16,7 @@ Deno.test("deno task bot answers /time and /members exactly once per question", 
     "--server",
     node.web!.url,
   ]);
-  const carol = new ChatApp({
-    config: { roomKey: node.key, keyIterations: 1 },
-    registry: new RepoRegistry(),
-    sync: registrySync,
-    url: node.web!.url.replace(/^http/, "ws"),
-  });
+  const carol = roomClient(node);
   const answers = () => carol.history().filter((l) => l.name === "timebot");
   try {
     await bot.stdout.waitFor("timebot is answering", "the bot runs");

@@ -2,23 +2,19 @@
 // library client (`ChatApp`) in process, against a real node on 127.0.0.1.
 
 import assert from "node:assert/strict";
-import { ChatApp } from "../lib/chat/app.ts";
-import { RepoRegistry } from "../lib/registry/registry.ts";
-import { registrySync } from "../lib/sync/client.ts";
-import { startNode } from "../cli/node.ts";
-import { type Program, spawn, until } from "./support/cli.ts";
+import {
+  type Program,
+  roomClient,
+  spawn,
+  startRoomNode,
+  until,
+} from "./support/cli.ts";
 
 const line = (name: string, text: string) =>
   new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${name}: ${text}$`);
 
 Deno.test("terminal chats and a library client talk in all directions; a late joiner prints the history; EOF and SIGINT exit cleanly", async () => {
-  const node = await startNode({
-    username: "room",
-    password: "pw",
-    keyIterations: 1,
-    dataDir: null,
-    web: 0,
-  });
+  const node = await startRoomNode();
   const server = new URL(node.web!.url).host;
   const programs: Program[] = [];
   const chat = (username: string) => {
@@ -33,12 +29,7 @@ Deno.test("terminal chats and a library client talk in all directions; a late jo
     programs.push(program);
     return program;
   };
-  const carol = new ChatApp({
-    config: { roomKey: node.key, keyIterations: 1 },
-    registry: new RepoRegistry(),
-    sync: registrySync,
-    url: node.web!.url.replace(/^http/, "ws"),
-  });
+  const carol = roomClient(node);
   const carolSees = (name: string, text: string) =>
     until(
       () => carol.history().some((l) => l.name === name && l.text === text),

@@ -1,5 +1,11 @@
 // Runs the command-line programs as subprocesses (`deno run -A cli/…`) and
-// waits for lines of their output, with timeouts instead of sleeps.
+// waits for lines of their output, with timeouts instead of sleeps; starts
+// the node and the library client they talk to in process.
+
+import { ChatApp } from "../../lib/chat/app.ts";
+import { RepoRegistry } from "../../lib/registry/registry.ts";
+import { registrySync } from "../../lib/sync/client.ts";
+import { startNode, type StreamoNode } from "../../cli/node.ts";
 
 export const ROOT = new URL("../../", import.meta.url);
 
@@ -16,6 +22,11 @@ function envOf(extra: Record<string, string> = {}): Record<string, string> {
     if (value !== undefined) env[name] = value;
   }
   return { ...env, ...extra };
+}
+
+/** The `deno` arguments that run `script` with `args`. */
+function denoRun(script: string, args: string[]): string[] {
+  return ["run", "-A", "--no-prompt", script, ...args];
 }
 
 interface Waiter {
@@ -232,7 +243,7 @@ export function spawn(
   return new Program(
     name,
     Deno.execPath(),
-    ["run", "-A", "--no-prompt", script, ...args],
+    denoRun(script, args),
     options,
   );
 }
@@ -247,8 +258,8 @@ export function spawnOnTerminal(
   args: string[],
 ): Program | undefined {
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const command = [Deno.execPath(), "run", "-A", "--no-prompt", script, ...args]
-    .map(quote).join(" ");
+  const command = [Deno.execPath(), ...denoRun(script, args)].map(quote)
+    .join(" ");
   try {
     return new Program(name, "script", ["-qec", command, "/dev/null"]);
   } catch (error) {
@@ -264,7 +275,7 @@ export async function runToEnd(
   options: SpawnOptions = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", script, ...args],
+    args: denoRun(script, args),
     cwd: ROOT,
     env: envOf(options.env),
     clearEnv: true,
@@ -310,4 +321,25 @@ export async function getJson(url: string | URL): Promise<unknown> {
     return undefined;
   }
   return await response.json();
+}
+
+/** A node in memory whose room ("room", 1 PBKDF2 iteration) is on a free web port. */
+export function startRoomNode(): Promise<StreamoNode> {
+  return startNode({
+    username: "room",
+    password: "pw",
+    keyIterations: 1,
+    dataDir: null,
+    web: 0,
+  });
+}
+
+/** A library chat client (`ChatApp`, registry in memory) of `node`'s room. */
+export function roomClient(node: StreamoNode): ChatApp {
+  return new ChatApp({
+    config: { roomKey: node.key, keyIterations: 1 },
+    registry: new RepoRegistry(),
+    sync: registrySync,
+    url: node.web!.url.replace(/^http/, "ws"),
+  });
 }

@@ -44,6 +44,11 @@ export const VARIABLE = 199;
 /** First unused footer: 204..255 name no codec. */
 export const UNUSED = 204;
 
+/** True when `footer` names a SIGNATURE (158..161). */
+export function isSignatureFooter(footer: number): boolean {
+  return footer >= SIGNATURE && footer < DUPLE;
+}
+
 /** Options of an inline-or-address part: 0 = inline, 1..4 = address bytes. */
 export const PART_OPTIONS = 5;
 

@@ -6,13 +6,12 @@
  * @module
  */
 
-import { DUPLE, SIGNATURE } from "../codec/footers.ts";
+import { isSignatureFooter } from "../codec/footers.ts";
 import { codeWidth, MAX_CHUNK_LENGTH } from "../codec/width.ts";
 
 /** True when `chunk`'s footer (last byte) names a SIGNATURE (158..161). */
 export function isSignatureChunk(chunk: Uint8Array): boolean {
-  const footer = chunk[chunk.length - 1];
-  return footer >= SIGNATURE && footer < DUPLE;
+  return isSignatureFooter(chunk[chunk.length - 1]);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { sha256 } from "../identity/sha256.ts";
-import { DUPLE, SIGNATURE } from "../codec/footers.ts";
+import { isSignatureFooter, SIGNATURE } from "../codec/footers.ts";
 import { FrameParser } from "../codec/frames.ts";
 import { hexToBytes } from "../codec/hex.ts";
 import { readUint } from "../codec/varint.ts";
@@ -35,10 +35,6 @@ export interface IngestOptions {
   maxFrameLength?: number;
   /** Offset in the repo's stream of the first byte the peer sends (default 0). */
   from?: number;
-}
-
-function isSignatureFooter(f: number): boolean {
-  return f >= SIGNATURE && f < DUPLE;
 }
 
 function short(key: string): string {

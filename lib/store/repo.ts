@@ -10,7 +10,7 @@ import { arrayLength } from "../codec/decode.ts";
 import { encodeValue } from "../codec/encode.ts";
 import { bytesToHex } from "../codec/hex.ts";
 import { Signature } from "../codec/signature.ts";
-import { DUPLE, SIGNATURE } from "../codec/footers.ts";
+import { isSignatureFooter, SIGNATURE } from "../codec/footers.ts";
 import { getBackend } from "../identity/secp256k1.ts";
 import { type PathKey, Streamo, type StreamoOptions } from "./streamo.ts";
 import { readCommitRecord } from "./commit_record.ts";
@@ -78,10 +78,6 @@ export interface RepoOptions extends StreamoOptions {
   now?: () => number | Date;
   /** The repo's public key (66 hex chars), when known up front. */
   key?: string;
-}
-
-function isSignatureFooter(f: number): boolean {
-  return f >= SIGNATURE && f < DUPLE;
 }
 
 /**

@@ -26,10 +26,9 @@ import {
 import { boxCode, encodeValue } from "../codec/encode.ts";
 import {
   ARRAY,
-  DUPLE,
   EMPTY_ARRAY,
   EMPTY_OBJECT,
-  SIGNATURE,
+  isSignatureFooter,
   VARIABLE,
 } from "../codec/footers.ts";
 import { storeCode, withChild } from "../codec/refs.ts";
@@ -201,7 +200,7 @@ export class Streamo {
     }
     for (let i = ends.length - 1; i >= 0; i--) {
       const footer = bytes[ends[i] - 1];
-      if (footer < SIGNATURE || footer >= DUPLE) {
+      if (!isSignatureFooter(footer)) {
         this.#valueAddress = start + ends[i] - 1;
         break;
       }
@@ -218,7 +217,7 @@ export class Streamo {
   protected rangeRejected(_start: number): void {}
 
   #appended(address: number, footer: number): void {
-    if (footer < SIGNATURE || footer >= DUPLE) this.#valueAddress = address;
+    if (!isSignatureFooter(footer)) this.#valueAddress = address;
     this.changed();
   }
 
@@ -459,7 +458,7 @@ export class Streamo {
     let value = chunks.lastChunkAtOrBefore(address);
     while (value >= 0) {
       const f = chunks.buffer[value];
-      if (f < SIGNATURE || f >= DUPLE) break;
+      if (!isSignatureFooter(f)) break;
       value = chunks.lastChunkAtOrBefore(value - chunks.resolve(value).length);
     }
     target.#valueAddress = value;

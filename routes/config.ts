@@ -13,6 +13,8 @@ import {
   type ReadFile,
   readSettings,
 } from "../cli/settings.ts";
+import { rethrowFlagError } from "../cli/config.ts";
+import { DEFAULT_KEY_ITERATIONS } from "../lib/chat/identity.ts";
 import type { ChatServerOptions } from "./server.ts";
 
 export { parseEnvFile };
@@ -35,7 +37,7 @@ Options (environment variable in brackets):
   --port, --web PORT      HTTP port (STREAMO_WEB, default 8000; 0 = any free port)
   --host HOST             interface to listen on (STREAMO_HOST, default 127.0.0.1)
   --key-iterations N      PBKDF2 iterations for every key
-                          (STREAMO_KEY_ITERATIONS, default 600000)
+                          (STREAMO_KEY_ITERATIONS, default ${DEFAULT_KEY_ITERATIONS})
   --env-file[=PATH]       read variables from PATH (default ".env") first
   --help                  show this text
 
@@ -76,7 +78,7 @@ export async function resolveConfig(
       "key-iterations": { type: "string" },
       help: { type: "boolean" },
     },
-  });
+  }).catch(rethrowFlagError);
   const username = values.username ?? get("STREAMO_USERNAME");
   const password = values.password ?? get("STREAMO_PASSWORD");
   const devCredentials = !username && !password;
@@ -98,9 +100,11 @@ export async function resolveConfig(
       `Using the DEVELOPMENT credentials (username "${DEV_USERNAME}"): anyone who knows them can write as this room. Set STREAMO_USERNAME and STREAMO_PASSWORD (or --username/--password) for anything but local development.`,
     );
   }
-  if (keyIterations !== undefined && keyIterations < 600_000) {
+  if (keyIterations !== undefined && keyIterations < DEFAULT_KEY_ITERATIONS) {
     warnings.push(
-      `Keys are derived with only ${keyIterations} PBKDF2 iterations (STREAMO_KEY_ITERATIONS); use at least 600,000 outside tests.`,
+      `Keys are derived with only ${keyIterations} PBKDF2 iterations (STREAMO_KEY_ITERATIONS); use at least ${
+        DEFAULT_KEY_ITERATIONS.toLocaleString("en-US")
+      } outside tests.`,
     );
   }
   const port = integer(
